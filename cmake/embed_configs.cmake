@@ -1,0 +1,15 @@
+# Embeds every configs/*.json as a C string, so `llama-vk -V 2` needs no file beside the program.
+# Called as: cmake -DOUT=lvk_configs.c -DFILES="a.json;b.json" -P embed_configs.cmake
+set(body "/* generated from the configs folder by embed_configs.cmake: do not edit */\n#include \"lvk_configs.h\"\n\n")
+set(table "const lvk_embedded_config lvk_embedded_configs[] = {\n")
+set(count 0)
+foreach(f ${FILES})
+  get_filename_component(name ${f} NAME_WE)
+  file(READ ${f} hex HEX)
+  string(REGEX REPLACE "(..)" "0x\\1," bytes "${hex}")
+  string(APPEND body "static const char config_${name}[] = {\n  ${bytes}0x00};\n")
+  string(APPEND table "  {\"${name}\", config_${name}},\n")
+  math(EXPR count "${count} + 1")
+endforeach()
+string(APPEND table "};\nconst int lvk_embedded_config_count = ${count};\n")
+file(WRITE ${OUT} "${body}\n${table}")

@@ -1,0 +1,103 @@
+#ifndef _WIN32
+#define _POSIX_C_SOURCE 200809L
+#define _FILE_OFFSET_BITS 64
+#endif
+#include "base/platform.h"
+
+#ifndef _WIN32
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+bool lvk_file_map_open(lvk_file_map *map, const char *path, lvk_err *err)
+{
+    memset(map, 0, sizeof *map);
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return lvk_fail(err, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return lvk_fail(err, "%s: cannot stat: %s", path, strerror(e));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return lvk_fail(err, "%s: not a regular file", path);
+    }
+    map->size = (uint64_t)st.st_size;
+    if (map->size > 0) {
+        void *p = mmap(NULL, (size_t)map->size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (p == MAP_FAILED) {
+            int e = errno;
+            close(fd);
+            return lvk_fail(err, "%s: cannot map %llu bytes: %s", path, (unsigned long long)map->size, strerror(e));
+        }
+        map->data = p;
+    }
+    close(fd); /* the mapping keeps the file open */
+    return true;
+}
+
+void lvk_file_map_close(lvk_file_map *map)
+{
+    if (map->data)
+        munmap((void *)map->data, (size_t)map->size);
+    memset(map, 0, sizeof *map);
+}
+
+FILE *lvk_fopen(const char *path, const char *mode) { return fopen(path, mode); }
+
+bool lvk_fseek64(FILE *f, int64_t offset, int whence) { return fseeko(f, (off_t)offset, whence) == 0; }
+
+int64_t lvk_ftell64(FILE *f) { return (int64_t)ftello(f); }
+
+bool lvk_file_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+double lvk_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+bool lvk_stderr_is_terminal(void) { return isatty(STDERR_FILENO) == 1; }
+
+uint64_t lvk_system_memory_total(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    return pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page : 0;
+}
+
+uint64_t lvk_system_memory_available(void)
+{
+    /* MemAvailable counts reclaimable page cache, which is what an allocation can really get. */
+    FILE *f = fopen("/proc/meminfo", "r");
+    if (f) {
+        char line[256];
+        unsigned long long kb = 0;
+        while (fgets(line, sizeof line, f)) {
+            if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1)
+                break;
+        }
+        fclose(f);
+        if (kb)
+            return (uint64_t)kb * 1024u;
+    }
+    return lvk_system_memory_total();
+}
+
+int lvk_run_main(int argc, char **argv, int (*main_fn)(int argc, char **argv)) { return main_fn(argc, argv); }
+
+#else
+typedef int lvk_platform_posix_unused; /* this file is empty on Windows */
+#endif

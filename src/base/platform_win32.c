@@ -1,0 +1,158 @@
+#include "base/platform.h"
+
+#ifdef _WIN32
+#include <windows.h>
+#include <shellapi.h>
+#include <io.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* UTF-8 -> UTF-16 in a malloc'd buffer, NULL on failure. */
+static wchar_t *utf8_to_wide(const char *s)
+{
+    int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, NULL, 0);
+    if (n <= 0)
+        return NULL;
+    wchar_t *w = malloc((size_t)n * sizeof *w);
+    if (w && MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, w, n) <= 0) {
+        free(w);
+        return NULL;
+    }
+    return w;
+}
+
+static char *wide_to_utf8(const wchar_t *w)
+{
+    int n = WideCharToMultiByte(CP_UTF8, 0, w, -1, NULL, 0, NULL, NULL);
+    if (n <= 0)
+        return NULL;
+    char *s = malloc((size_t)n);
+    if (s && WideCharToMultiByte(CP_UTF8, 0, w, -1, s, n, NULL, NULL) <= 0) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+bool lvk_file_map_open(lvk_file_map *map, const char *path, lvk_err *err)
+{
+    memset(map, 0, sizeof *map);
+    wchar_t *wpath = utf8_to_wide(path);
+    if (!wpath)
+        return lvk_fail(err, "%s: the path is not valid UTF-8", path);
+    HANDLE file = CreateFileW(wpath, GENERIC_READ, FILE_SHARE_READ, NULL, OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, NULL);
+    free(wpath);
+    if (file == INVALID_HANDLE_VALUE)
+        return lvk_fail(err, "%s: cannot open (Windows error %lu)", path, (unsigned long)GetLastError());
+    LARGE_INTEGER size;
+    if (!GetFileSizeEx(file, &size)) {
+        CloseHandle(file);
+        return lvk_fail(err, "%s: cannot read its size (Windows error %lu)", path, (unsigned long)GetLastError());
+    }
+    map->size = (uint64_t)size.QuadPart;
+    if (map->size > 0) {
+        HANDLE mapping = CreateFileMappingW(file, NULL, PAGE_READONLY, 0, 0, NULL);
+        if (!mapping) {
+            CloseHandle(file);
+            return lvk_fail(err, "%s: cannot map (Windows error %lu)", path, (unsigned long)GetLastError());
+        }
+        const void *p = MapViewOfFile(mapping, FILE_MAP_READ, 0, 0, 0);
+        CloseHandle(mapping); /* the view keeps the mapping alive */
+        if (!p) {
+            CloseHandle(file);
+            return lvk_fail(err, "%s: cannot map %llu bytes (Windows error %lu)", path,
+                            (unsigned long long)map->size, (unsigned long)GetLastError());
+        }
+        map->data = p;
+    }
+    CloseHandle(file);
+    return true;
+}
+
+void lvk_file_map_close(lvk_file_map *map)
+{
+    if (map->data)
+        UnmapViewOfFile(map->data);
+    memset(map, 0, sizeof *map);
+}
+
+FILE *lvk_fopen(const char *path, const char *mode)
+{
+    wchar_t *wpath = utf8_to_wide(path), *wmode = utf8_to_wide(mode);
+    FILE *f = (wpath && wmode) ? _wfopen(wpath, wmode) : NULL;
+    free(wpath);
+    free(wmode);
+    return f;
+}
+
+bool lvk_fseek64(FILE *f, int64_t offset, int whence) { return _fseeki64(f, offset, whence) == 0; }
+
+int64_t lvk_ftell64(FILE *f) { return _ftelli64(f); }
+
+bool lvk_file_exists(const char *path)
+{
+    wchar_t *wpath = utf8_to_wide(path);
+    if (!wpath)
+        return false;
+    DWORD attr = GetFileAttributesW(wpath);
+    free(wpath);
+    return attr != INVALID_FILE_ATTRIBUTES && !(attr & FILE_ATTRIBUTE_DIRECTORY);
+}
+
+double lvk_now(void)
+{
+    LARGE_INTEGER freq, now;
+    QueryPerformanceFrequency(&freq);
+    QueryPerformanceCounter(&now);
+    return (double)now.QuadPart / (double)freq.QuadPart;
+}
+
+bool lvk_stderr_is_terminal(void) { return _isatty(_fileno(stderr)) != 0; }
+
+uint64_t lvk_system_memory_total(void)
+{
+    MEMORYSTATUSEX ms;
+    ms.dwLength = sizeof ms;
+    return GlobalMemoryStatusEx(&ms) ? (uint64_t)ms.ullTotalPhys : 0;
+}
+
+uint64_t lvk_system_memory_available(void)
+{
+    MEMORYSTATUSEX ms;
+    ms.dwLength = sizeof ms;
+    return GlobalMemoryStatusEx(&ms) ? (uint64_t)ms.ullAvailPhys : 0;
+}
+
+int lvk_run_main(int argc, char **argv, int (*main_fn)(int argc, char **argv))
+{
+    (void)argc;
+    (void)argv;
+    SetConsoleOutputCP(CP_UTF8);
+    SetConsoleCP(CP_UTF8);
+    int wargc = 0;
+    wchar_t **wargv = CommandLineToArgvW(GetCommandLineW(), &wargc);
+    if (!wargv) {
+        fputs("error: cannot read the command line\n", stderr);
+        return 2;
+    }
+    char **uargv = calloc((size_t)wargc + 1, sizeof *uargv);
+    int rc = 2;
+    if (uargv) {
+        int ok = 1;
+        for (int i = 0; i < wargc && ok; i++)
+            ok = (uargv[i] = wide_to_utf8(wargv[i])) != NULL;
+        if (ok)
+            rc = main_fn(wargc, uargv);
+        else
+            fputs("error: cannot convert the command line to UTF-8\n", stderr);
+        for (int i = 0; i < wargc; i++)
+            free(uargv[i]);
+        free(uargv);
+    }
+    LocalFree(wargv);
+    return rc;
+}
+
+#else
+typedef int lvk_platform_win32_unused; /* this file is empty outside Windows */
+#endif
