@@ -1,0 +1,388 @@
+/* llama-vk-testmodel: writes a LLaMA-shaped MindSpore checkpoint of random weights, of any shape up to
+ * the real 7B / 8B ones, streamed to disk (the model is never whole in memory).
+ *
+ * The file is laid out as MindSpore writes it: one "0x0A <len> Value" record per slice, tensors over
+ * --slice-bytes cut every --slice-bytes raw bytes into consecutive records with the same tag, dtype
+ * and full dims, and with --crc the "crc_num" trailer (CRC-32 of every byte before it, 10 bytes
+ * big-endian). Values are deterministic from --seed and small enough that a forward pass stays sane:
+ * linear weights uniform in +-1/sqrt(in), norm weights 1 +- 0.1, embeddings +-1. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/half.h"
+#include "base/platform.h"
+#include "io/ckpt.h"
+#include "io/config.h"
+#include "io/crc32.h"
+#include "io/llama_layout.h"
+
+static const char usage[] =
+    "usage: llama-vk-testmodel -o OUT.ckpt [-C config.json | -V 2|3] [--dim N] [--layers N] [--heads N]\n"
+    "                          [--kv-heads N] [--ffn N] [--vocab N] [--dtype Float16|BFloat16|Float32]\n"
+    "                          [--seed N] [--slice-bytes N] [--crc]\n"
+    "Writes a LLaMA-shaped MindSpore checkpoint with random weights. Default: -V 2 shapes, the\n"
+    "version's dtype (LLaMA2 Float16, LLaMA3 BFloat16), seed 1, slices of 536870912 bytes, no CRC.\n";
+
+/* ---- output with a running CRC ----------------------------------------------------------- */
+
+typedef struct out_file {
+    FILE *f;
+    const char *path;
+    uint32_t crc;
+    uint64_t written;
+    bool failed;
+} out_file;
+
+static void out_write(out_file *o, const void *data, size_t n)
+{
+    if (o->failed)
+        return;
+    if (fwrite(data, 1, n, o->f) != n) {
+        o->failed = true;
+        return;
+    }
+    o->crc = lvk_crc32_update(o->crc, data, n);
+    o->written += n;
+}
+
+static size_t put_varint(uint8_t *p, uint64_t v)
+{
+    size_t n = 0;
+    while (v >= 0x80) {
+        p[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    p[n++] = (uint8_t)v;
+    return n;
+}
+
+static size_t varint_size(uint64_t v)
+{
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+/* Writes everything of one slice's record up to (not including) the tensor_content bytes. */
+static void write_record_head(out_file *o, const lvk_tensor_spec *spec, const char *dtype_name, uint64_t content)
+{
+    size_t tag_len = strlen(spec->name), type_len = strlen(dtype_name);
+    uint64_t tensor_len = 0;
+    for (int i = 0; i < spec->n_dims; i++)
+        tensor_len += 1 + varint_size((uint64_t)spec->dims[i]);
+    tensor_len += 1 + varint_size(type_len) + type_len;
+    tensor_len += 1 + varint_size(content) + content;
+    uint64_t value_len = 1 + varint_size(tag_len) + tag_len + 1 + varint_size(tensor_len) + tensor_len;
+
+    uint8_t head[512];
+    size_t n = 0;
+    head[n++] = 0x0A; /* Checkpoint.value */
+    n += put_varint(head + n, value_len);
+    head[n++] = 0x0A; /* Value.tag */
+    n += put_varint(head + n, tag_len);
+    memcpy(head + n, spec->name, tag_len);
+    n += tag_len;
+    head[n++] = 0x12; /* Value.tensor */
+    n += put_varint(head + n, tensor_len);
+    for (int i = 0; i < spec->n_dims; i++) {
+        head[n++] = 0x08; /* TensorProto.dims, unpacked as proto2 writes them */
+        n += put_varint(head + n, (uint64_t)spec->dims[i]);
+    }
+    head[n++] = 0x12; /* TensorProto.tensor_type */
+    n += put_varint(head + n, type_len);
+    memcpy(head + n, dtype_name, type_len);
+    n += type_len;
+    head[n++] = 0x1A; /* TensorProto.tensor_content */
+    n += put_varint(head + n, content);
+    out_write(o, head, n);
+}
+
+/* ---- values ------------------------------------------------------------------------------ */
+
+/* splitmix64 seeds, xorshift64* draws: cheap enough that a 7B model is bound by the disk. */
+static uint64_t splitmix64(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+typedef struct value_gen {
+    uint64_t state;
+    float center, scale; /* values are center + scale * uniform[-1, 1) */
+    lvk_dtype dtype;
+} value_gen;
+
+static void gen_init(value_gen *g, uint64_t seed, int tensor_index, const lvk_tensor_spec *spec, lvk_dtype dtype)
+{
+    uint64_t s = seed ^ ((uint64_t)(tensor_index + 1) * 0xD1B54A32D192ED03ull);
+    g->state = splitmix64(&s) | 1u; /* xorshift state must not be 0 */
+    g->dtype = dtype;
+    if (spec->n_dims == 1) {
+        g->center = 1.0f;
+        g->scale = 0.1f;
+    } else if (strcmp(spec->name, "model.tok_embeddings.embedding_weight") == 0) {
+        g->center = 0.0f;
+        g->scale = 1.0f;
+    } else {
+        g->center = 0.0f;
+        g->scale = 1.0f / sqrtf((float)spec->dims[1]);
+    }
+}
+
+static inline float gen_next(value_gen *g)
+{
+    uint64_t x = g->state;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    g->state = x;
+    uint32_t r = (uint32_t)((x * 0x2545F4914F6CDD1Dull) >> 40); /* 24 random bits */
+    return g->center + g->scale * ((float)r * (1.0f / 8388608.0f) - 1.0f);
+}
+
+/* Fills n elements into buf in the tensor's dtype. */
+static void gen_fill(value_gen *g, uint8_t *buf, size_t n)
+{
+    switch (g->dtype) {
+    case LVK_DTYPE_F16:
+        for (size_t i = 0; i < n; i++) {
+            uint16_t h = lvk_f32_to_f16(gen_next(g));
+            buf[2 * i] = (uint8_t)h;
+            buf[2 * i + 1] = (uint8_t)(h >> 8);
+        }
+        break;
+    case LVK_DTYPE_BF16:
+        for (size_t i = 0; i < n; i++) {
+            uint16_t h = lvk_f32_to_bf16(gen_next(g));
+            buf[2 * i] = (uint8_t)h;
+            buf[2 * i + 1] = (uint8_t)(h >> 8);
+        }
+        break;
+    default: /* Float32 */
+        for (size_t i = 0; i < n; i++) {
+            uint32_t u = lvk_f32_to_bits(gen_next(g));
+            memcpy(buf + 4 * i, &u, 4); /* little-endian hosts only, like the rest of the project */
+        }
+        break;
+    }
+}
+
+/* ---- one tensor -------------------------------------------------------------------------- */
+
+enum { CHUNK_BYTES = 8 << 20 };
+
+/* Streams one tensor: values are generated in CHUNK_BYTES pieces, and a new record starts every
+ * slice_bytes raw bytes, possibly inside a chunk (or inside an element, as MindSpore cuts). */
+static void write_tensor(out_file *o, const lvk_tensor_spec *spec, int index, lvk_dtype dtype, uint64_t seed,
+                         uint64_t slice_bytes, uint8_t *chunk)
+{
+    size_t es = lvk_dtype_size(dtype);
+    uint64_t n_elems = 1;
+    for (int i = 0; i < spec->n_dims; i++)
+        n_elems *= (uint64_t)spec->dims[i];
+    uint64_t n_bytes = n_elems * es;
+    value_gen g;
+    gen_init(&g, seed, index, spec, dtype);
+
+    uint64_t done = 0, slice_left = 0;
+    while (done < n_bytes) {
+        uint64_t chunk_bytes = n_bytes - done < CHUNK_BYTES ? n_bytes - done : CHUNK_BYTES;
+        gen_fill(&g, chunk, (size_t)(chunk_bytes / es));
+        uint64_t at = 0;
+        while (at < chunk_bytes) {
+            if (slice_left == 0) {
+                uint64_t remaining = n_bytes - done - at;
+                slice_left = remaining < slice_bytes ? remaining : slice_bytes;
+                write_record_head(o, spec, lvk_dtype_name(dtype), slice_left);
+            }
+            uint64_t take = chunk_bytes - at < slice_left ? chunk_bytes - at : slice_left;
+            out_write(o, chunk + at, (size_t)take);
+            at += take;
+            slice_left -= take;
+        }
+        done += chunk_bytes;
+    }
+}
+
+/* ---- command line ------------------------------------------------------------------------ */
+
+typedef struct options {
+    const char *out, *config_path;
+    int version;
+    int dim, layers, heads, kv_heads, ffn, vocab; /* 0 = from the config */
+    const char *dtype;
+    uint64_t seed, slice_bytes;
+    bool crc;
+} options;
+
+static bool parse_u64(const char *flag, const char *text, uint64_t *out)
+{
+    char *end;
+    if (!text || !*text || *text == '-')
+        return false;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (*end)
+        return false;
+    *out = v;
+    (void)flag;
+    return true;
+}
+
+static int fail_usage(const char *msg, const char *arg)
+{
+    fprintf(stderr, "error: %s%s%s\n%s", msg, arg ? " " : "", arg ? arg : "", usage);
+    return 2;
+}
+
+static int parse_options(int argc, char **argv, options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->version = 2;
+    o->seed = 1;
+    o->slice_bytes = 536870912ull;
+    struct {
+        const char *flag;
+        int *field;
+    } int_flags[] = {{"--dim", &o->dim},   {"--layers", &o->layers}, {"--heads", &o->heads},
+                     {"--kv-heads", &o->kv_heads}, {"--ffn", &o->ffn},       {"--vocab", &o->vocab}};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *next = i + 1 < argc ? argv[i + 1] : NULL;
+        bool matched = false;
+        for (size_t k = 0; k < sizeof int_flags / sizeof int_flags[0]; k++) {
+            if (strcmp(a, int_flags[k].flag) == 0) {
+                uint64_t v;
+                if (!parse_u64(a, next, &v) || v == 0 || v > 1000000000)
+                    return fail_usage("expected a positive number after", a);
+                *int_flags[k].field = (int)v;
+                i++;
+                matched = true;
+            }
+        }
+        if (matched)
+            continue;
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            fputs(usage, stdout);
+            return -1;
+        } else if (strcmp(a, "-o") == 0 && next) {
+            o->out = argv[++i];
+        } else if (strcmp(a, "-C") == 0 && next) {
+            o->config_path = argv[++i];
+        } else if (strcmp(a, "-V") == 0 && next) {
+            if (strcmp(next, "2") != 0 && strcmp(next, "3") != 0)
+                return fail_usage("-V takes 2 or 3, not", next);
+            o->version = atoi(argv[++i]);
+        } else if (strcmp(a, "--dtype") == 0 && next) {
+            o->dtype = argv[++i];
+        } else if (strcmp(a, "--seed") == 0) {
+            if (!parse_u64(a, next, &o->seed))
+                return fail_usage("expected a number after", a);
+            i++;
+        } else if (strcmp(a, "--slice-bytes") == 0) {
+            if (!parse_u64(a, next, &o->slice_bytes) || o->slice_bytes == 0)
+                return fail_usage("expected a positive number after", a);
+            i++;
+        } else if (strcmp(a, "--crc") == 0) {
+            o->crc = true;
+        } else {
+            return fail_usage("unknown or incomplete argument", a);
+        }
+    }
+    if (!o->out)
+        return fail_usage("-o OUT.ckpt is required", NULL);
+    return 0;
+}
+
+static bool build_config(const options *o, lvk_model_config *cfg, lvk_dtype *dtype, lvk_err *err)
+{
+    if (o->config_path ? !lvk_config_load(o->config_path, cfg, err) : !lvk_config_builtin(o->version, cfg, err))
+        return false;
+    if (o->dim) cfg->dim = o->dim;
+    if (o->layers) cfg->n_layers = o->layers;
+    if (o->heads) cfg->n_heads = o->heads;
+    if (o->kv_heads) cfg->n_kv_heads = o->kv_heads;
+    if (o->ffn) cfg->ffn_dim = o->ffn;
+    if (o->vocab) {
+        cfg->vocab_size = o->vocab;
+        /* a small test vocabulary keeps the special ids inside it */
+        if (cfg->bos_id >= cfg->vocab_size)
+            cfg->bos_id = cfg->vocab_size > 1 ? 1 : 0;
+        for (int i = 0; i < cfg->n_eos; i++)
+            if (cfg->eos_ids[i] >= cfg->vocab_size)
+                cfg->eos_ids[i] = cfg->vocab_size > 2 ? 2 : 0;
+    }
+    if (!lvk_config_validate(cfg, "llama-vk-testmodel shape", err))
+        return false;
+    const char *dtype_name = o->dtype ? o->dtype : strcmp(cfg->tokenizer_type, "tiktoken") == 0 ? "BFloat16" : "Float16";
+    if (!lvk_dtype_from_name(dtype_name, strlen(dtype_name), dtype) ||
+        (*dtype != LVK_DTYPE_F16 && *dtype != LVK_DTYPE_BF16 && *dtype != LVK_DTYPE_F32))
+        return lvk_fail(err, "--dtype %s: expected Float16, BFloat16 or Float32", dtype_name);
+    return true;
+}
+
+static int run(int argc, char **argv)
+{
+    options o;
+    int rc = parse_options(argc, argv, &o);
+    if (rc)
+        return rc < 0 ? 0 : rc;
+    lvk_model_config cfg;
+    lvk_dtype dtype;
+    lvk_err err;
+    if (!build_config(&o, &cfg, &dtype, &err)) {
+        fprintf(stderr, "error: %s\n", err.msg);
+        return 1;
+    }
+    out_file out = {.path = o.out};
+    out.f = lvk_fopen(o.out, "wb");
+    uint8_t *chunk = malloc(CHUNK_BYTES);
+    if (!out.f || !chunk) {
+        fprintf(stderr, "error: %s: %s\n", o.out, out.f ? "out of memory" : "cannot create the file");
+        if (out.f)
+            fclose(out.f);
+        free(chunk);
+        return 1;
+    }
+    static char file_buffer[16 << 20];
+    setvbuf(out.f, file_buffer, _IOFBF, sizeof file_buffer);
+
+    double t0 = lvk_now();
+    int count = lvk_llama_tensor_count(&cfg);
+    for (int i = 0; i < count && !out.failed; i++) {
+        lvk_tensor_spec spec;
+        lvk_llama_tensor_spec(&cfg, i, &spec);
+        write_tensor(&out, &spec, i, dtype, o.seed, o.slice_bytes, chunk);
+    }
+    if (o.crc) {
+        uint8_t trailer[LVK_CKPT_CRC_TRAILER_SIZE];
+        lvk_ckpt_crc_trailer(out.crc, trailer);
+        uint32_t records_crc = out.crc;
+        out_write(&out, trailer, sizeof trailer);
+        out.crc = records_crc;
+    }
+    free(chunk);
+    bool closed = fclose(out.f) == 0;
+    if (out.failed || !closed) {
+        fprintf(stderr, "error: %s: writing failed after %llu bytes (disk full?)\n", o.out,
+                (unsigned long long)out.written);
+        return 1;
+    }
+    double secs = lvk_now() - t0;
+    printf("wrote %s: %d tensors, %s, dim %d, layers %d, heads %d/%d, ffn %d, vocab %d, %llu bytes%s in %.2f s "
+           "(%.2f GB/s)\n",
+           o.out, count, lvk_dtype_name(dtype), cfg.dim, cfg.n_layers, cfg.n_heads, cfg.n_kv_heads, cfg.ffn_dim,
+           cfg.vocab_size, (unsigned long long)out.written, o.crc ? " with CRC" : "", secs,
+           secs > 0 ? (double)out.written / secs / 1e9 : 0.0);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    return lvk_run_main(argc, argv, run);
+}
