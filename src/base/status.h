@@ -11,7 +11,12 @@ typedef struct lvk_err {
     char msg[LVK_ERR_MSG_SIZE];
 } lvk_err;
 
-#if defined(__GNUC__) || defined(__clang__)
+#include <stdio.h> /* for MinGW's __MINGW_PRINTF_FORMAT */
+
+#if defined(__MINGW32__)
+/* MinGW is built with __USE_MINGW_ANSI_STDIO=1, so %zu and %lld work as in C99. */
+#define LVK_PRINTF(a, b) __attribute__((format(__MINGW_PRINTF_FORMAT, a, b)))
+#elif defined(__GNUC__) || defined(__clang__)
 #define LVK_PRINTF(a, b) __attribute__((format(printf, a, b)))
 #else
 #define LVK_PRINTF(a, b)
