@@ -1,3 +1,11 @@
 /* The selftest cases, in the order they run. One line per kernel file in src/selftest/. */
 LVK_SELFTEST_CASE(copy)
 LVK_SELFTEST_CASE(add)
+LVK_SELFTEST_CASE(embed)
+LVK_SELFTEST_CASE(rmsnorm)
+LVK_SELFTEST_CASE(matvec)
+LVK_SELFTEST_CASE(matmul)
+LVK_SELFTEST_CASE(rope)
+LVK_SELFTEST_CASE(attention)
+LVK_SELFTEST_CASE(silu_mul)
+LVK_SELFTEST_CASE(argmax)
