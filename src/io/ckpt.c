@@ -87,7 +87,7 @@ static bool wire_varint(wire *w, uint64_t *out, const char *what)
             return true;
         }
     }
-    return lvk_fail(w->err, "%s: at byte %llu: %s: varint longer than 10 bytes (overflow)", w->file, (ull)start, what);
+    return lvk_fail(w->err, "%s: at byte %llu: %s: varint overflows 64 bits", w->file, (ull)start, what); /* not reached */
 }
 
 /* Reads a length prefix and checks the bytes it promises are there; *start is where they begin. */
