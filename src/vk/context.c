@@ -58,6 +58,8 @@ static VKAPI_ATTR VkBool32 VKAPI_CALL on_debug_message(VkDebugUtilsMessageSeveri
 
 int lvk_validation_error_count(void) { return g_validation_errors; }
 
+void lvk_validation_reset_count(void) { g_validation_errors = 0; }
+
 /* ---- instance ------------------------------------------------------------------------------ */
 
 static bool has_extension(const VkExtensionProperties *exts, uint32_t n, const char *name)

@@ -68,6 +68,8 @@ void lvk_instance_destroy(lvk_instance *inst);
 
 /* Validation-layer errors reported so far (0 without the layer). Programs fail if it is not 0. */
 int lvk_validation_error_count(void);
+/* For tests that provoke an error on purpose. */
+void lvk_validation_reset_count(void);
 
 /* Picks a device: `want` is an index or a case-insensitive name substring; NULL means the env var
  * LLAMA_VK_DEVICE, and if that is unset, the first discrete GPU, else integrated, else any. */

@@ -1,0 +1,192 @@
+/* The Vulkan runtime on whatever device the machine has (lavapipe in CI): device choice, buffers,
+ * the arena's block packing, transfers through both the mapped and the staging path, weight
+ * chunking, and that validation errors are counted. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "ops/weight.h"
+#include "vk/command.h"
+
+typedef struct fixture {
+    lvk_instance inst;
+    lvk_device d;
+    lvk_transfer xfer;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    lvk_err err = {{0}};
+    int index = 0;
+    if (!f || !lvk_instance_create(&f->inst, &err) || !lvk_device_choose(&f->inst, NULL, &index, &err) ||
+        !lvk_device_create(&f->d, &f->inst, index, &err) || !lvk_transfer_init(&f->d, &f->xfer, 1u << 20, &err)) {
+        fprintf(stderr, "setup: %s\n", err.msg);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    lvk_transfer_destroy(&f->d, &f->xfer);
+    lvk_device_destroy(&f->d);
+    lvk_instance_destroy(&f->inst);
+    free(f);
+    return 0;
+}
+
+static void device_choice_by_index_and_name(void **state)
+{
+    fixture *f = *state;
+    lvk_err err = {{0}};
+    int index = -1;
+    assert_true(lvk_device_choose(&f->inst, "0", &index, &err));
+    assert_int_equal(index, 0);
+    char part[8] = {0};
+    memcpy(part, f->inst.devices[0].name, 4); /* a name substring, in other case */
+    for (char *p = part; *p; p++)
+        *p = (char)((*p >= 'a' && *p <= 'z') ? *p - 32 : *p);
+    assert_true(lvk_device_choose(&f->inst, part, &index, &err));
+    assert_false(lvk_device_choose(&f->inst, "99", &index, &err));
+    assert_non_null(strstr(err.msg, "no device 99"));
+    assert_false(lvk_device_choose(&f->inst, "no-such-gpu-name", &index, &err));
+    assert_non_null(strstr(err.msg, "matches no device"));
+}
+
+/* Upload then download through the staging ring: the view is presented as unmapped. */
+static void transfer_round_trip_both_paths(void **state)
+{
+    fixture *f = *state;
+    lvk_err err = {{0}};
+    const size_t n = (3u << 20) + 12345; /* several staging slots, and a ragged end */
+    uint8_t *src = malloc(n), *dst = malloc(n);
+    assert_non_null(src);
+    assert_non_null(dst);
+    for (size_t i = 0; i < n; i++)
+        src[i] = (uint8_t)(i * 7 + (i >> 11));
+    lvk_buffer b;
+    assert_true(lvk_buffer_create(&f->d, &b, n, LVK_MEM_DEVICE, &err));
+    for (int mapped = 0; mapped < 2; mapped++) {
+        lvk_view v = lvk_buffer_view_all(&b);
+        if (!mapped)
+            v.mapped = NULL;
+        memset(dst, 0, n);
+        assert_true(lvk_upload(&f->d, &f->xfer, &v, 0, src, n, &err));
+        assert_true(lvk_transfer_finish(&f->d, &f->xfer, &err));
+        assert_true(lvk_download(&f->d, &f->xfer, &v, 0, dst, n, &err));
+        assert_memory_equal(src, dst, n);
+    }
+    lvk_view v = lvk_buffer_view_all(&b);
+    assert_false(lvk_upload(&f->d, &f->xfer, &v, 16, src, n, &err)); /* past the end */
+    assert_non_null(strstr(err.msg, "overflows"));
+    lvk_buffer_destroy(&f->d, &b);
+    free(src);
+    free(dst);
+}
+
+static void arena_packs_and_aligns(void **state)
+{
+    fixture *f = *state;
+    lvk_err err = {{0}};
+    lvk_arena a;
+    lvk_arena_init(&f->d, &a, LVK_MEM_DEVICE);
+    assert_true(lvk_arena_max_alloc(&a) <= (1ull << 30));
+    lvk_view v1, v2, v3;
+    assert_true(lvk_arena_alloc(&f->d, &a, 1000, &v1, &err));
+    assert_true(lvk_arena_alloc(&f->d, &a, 3000, &v2, &err));
+    assert_int_equal(a.n_blocks, 1);
+    assert_true(v1.buffer == v2.buffer);
+    assert_true(v2.offset >= v1.offset + 1000);
+    assert_int_equal(v2.offset % f->d.info->min_storage_buffer_offset_alignment, 0);
+    assert_false(lvk_arena_alloc(&f->d, &a, lvk_arena_max_alloc(&a) + 1, &v3, &err));
+    lvk_arena_destroy(&f->d, &a);
+}
+
+/* A weight cut into chunks lands row for row where it should, with padded rows for odd widths. */
+static void weight_chunks_and_padding(void **state)
+{
+    fixture *f = *state;
+    lvk_err err = {{0}};
+    lvk_arena a;
+    lvk_arena_init(&f->d, &a, LVK_MEM_DEVICE);
+    const uint32_t rows = 37, cols = 13; /* fp16 row = 26 bytes, stride 32 */
+    uint16_t *src = malloc(rows * cols * sizeof *src);
+    assert_non_null(src);
+    for (uint32_t i = 0; i < rows * cols; i++)
+        src[i] = (uint16_t)(i + 1);
+    lvk_weight w;
+    assert_true(lvk_weight_create(&f->d, &a, &w, LVK_DTYPE_F16, rows, cols, 5 * 32, &err));
+    assert_int_equal(w.row_stride, 32);
+    assert_int_equal(w.rows_per_chunk, 5);
+    assert_int_equal(w.n_chunks, 8);
+    assert_int_equal(w.chunks[7].rows, 2);
+    assert_true(lvk_weight_upload_rows(&f->d, &f->xfer, &w, 0, 20, src, &err));
+    assert_true(lvk_weight_upload_rows(&f->d, &f->xfer, &w, 20, rows - 20, src + 20 * cols, &err));
+    assert_true(lvk_transfer_finish(&f->d, &f->xfer, &err));
+    for (uint32_t r = 0; r < rows; r++) {
+        const lvk_weight_chunk *ch = &w.chunks[r / w.rows_per_chunk];
+        uint16_t row[16];
+        assert_true(lvk_download(&f->d, &f->xfer, &ch->view, (VkDeviceSize)(r - ch->row0) * w.row_stride, row, 32, &err));
+        assert_memory_equal(row, src + r * cols, cols * sizeof *src);
+    }
+    assert_false(lvk_weight_upload_rows(&f->d, &f->xfer, &w, 30, 10, src, &err));
+    lvk_weight dummy;
+    assert_false(lvk_weight_create(&f->d, &a, &dummy, LVK_DTYPE_I32, 4, 4, 0, &err));
+    lvk_weight_destroy(&f->d, &w);
+    lvk_arena_destroy(&f->d, &a);
+    free(src);
+}
+
+static void split_groups_stays_in_limits(void **state)
+{
+    fixture *f = *state;
+    uint32_t gx, gy;
+    uint32_t max_x = f->d.info->max_workgroup_count[0];
+    lvk_split_groups(&f->d, 10, &gx, &gy);
+    assert_int_equal(gx, 10);
+    assert_int_equal(gy, 1);
+    lvk_split_groups(&f->d, max_x + 1, &gx, &gy);
+    assert_true(gx <= max_x);
+    assert_true((uint64_t)gx * gy >= (uint64_t)max_x + 1);
+}
+
+/* With the validation layer on (as in CI), a misuse is counted; without it there is nothing to see. */
+static void validation_errors_are_counted(void **state)
+{
+    fixture *f = *state;
+    const char *layers = getenv("VK_INSTANCE_LAYERS");
+    if (!layers || !strstr(layers, "VK_LAYER_KHRONOS_validation"))
+        skip();
+    int before = lvk_validation_error_count();
+    VkBufferCreateInfo bad = {
+        .sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
+        .size = 0, /* VUID-VkBufferCreateInfo-size-00912 */
+        .usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT,
+    };
+    VkBuffer b = VK_NULL_HANDLE;
+    VkResult r = vkCreateBuffer(f->d.dev, &bad, NULL, &b);
+    if (r == VK_SUCCESS && b)
+        vkDestroyBuffer(f->d.dev, b, NULL);
+    assert_true(lvk_validation_error_count() > before);
+    lvk_validation_reset_count();
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(device_choice_by_index_and_name),
+        cmocka_unit_test(transfer_round_trip_both_paths),
+        cmocka_unit_test(arena_packs_and_aligns),
+        cmocka_unit_test(weight_chunks_and_padding),
+        cmocka_unit_test(split_groups_stays_in_limits),
+        cmocka_unit_test(validation_errors_are_counted),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
