@@ -23,7 +23,8 @@ static const char usage[] =
     "                          [--kv-heads N] [--ffn N] [--vocab N] [--dtype Float16|BFloat16|Float32]\n"
     "                          [--seed N] [--slice-bytes N] [--crc]\n"
     "Writes a LLaMA-shaped MindSpore checkpoint with random weights. Default: -V 2 shapes, the\n"
-    "version's dtype (LLaMA2 Float16, LLaMA3 BFloat16), seed 1, slices of 536870912 bytes, no CRC.\n";
+    "version's dtype (LLaMA2 Float16, LLaMA3 BFloat16), seed 1, slices of 536870912 bytes, no CRC.\n"
+    "--heads without --kv-heads keeps the version's heads per kv head where it divides.\n";
 
 /* ---- output with a running CRC ----------------------------------------------------------- */
 
@@ -312,6 +313,11 @@ static bool build_config(const options *o, lvk_model_config *cfg, lvk_dtype *dty
         return false;
     if (o->dim) cfg->dim = o->dim;
     if (o->layers) cfg->n_layers = o->layers;
+    if (o->heads && !o->kv_heads) {
+        /* keep the base's grouping (LLaMA2 1:1, LLaMA3 4:1) where the new head count allows it */
+        int group = cfg->n_kv_heads > 0 ? cfg->n_heads / cfg->n_kv_heads : 1;
+        cfg->n_kv_heads = group > 0 && o->heads % group == 0 ? o->heads / group : o->heads;
+    }
     if (o->heads) cfg->n_heads = o->heads;
     if (o->kv_heads) cfg->n_kv_heads = o->kv_heads;
     if (o->ffn) cfg->ffn_dim = o->ffn;
