@@ -86,6 +86,17 @@ void lvk_cmd_barrier(lvk_cmd *c)
     vkCmdPipelineBarrier(c->cb, stages, stages, 0, 1, &barrier, 0, NULL, 0, NULL);
 }
 
+void lvk_cmd_barrier_host(lvk_cmd *c)
+{
+    VkMemoryBarrier barrier = {
+        .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+        .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
+        .dstAccessMask = VK_ACCESS_HOST_READ_BIT,
+    };
+    vkCmdPipelineBarrier(c->cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
+                         VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &barrier, 0, NULL, 0, NULL);
+}
+
 void lvk_cmd_copy(lvk_cmd *c, const lvk_view *src, const lvk_view *dst, VkDeviceSize size)
 {
     VkBufferCopy region = {src->offset, dst->offset, size};

@@ -22,6 +22,8 @@ void lvk_cmd_dispatch(lvk_cmd *c, const lvk_pipeline *p, VkDescriptorSet set, co
                       uint32_t gy, uint32_t gz);
 /* Makes the writes of everything recorded before visible to what comes after (compute and copies). */
 void lvk_cmd_barrier(lvk_cmd *c);
+/* Makes device writes visible to the host once the submission's fence has signalled. */
+void lvk_cmd_barrier_host(lvk_cmd *c);
 void lvk_cmd_copy(lvk_cmd *c, const lvk_view *src, const lvk_view *dst, VkDeviceSize size);
 /* Writes a timestamp; returns its index, or -1 when out of queries. */
 int lvk_cmd_timestamp(lvk_cmd *c);

@@ -495,6 +495,7 @@ bool lvk_device_create(lvk_device *d, const lvk_instance *inst, int index, lvk_e
     d->has_float16 = f16i8.shaderFloat16;
     d->has_int8 = f16i8.shaderInt8;
     d->has_subgroup_size_control = sgsc.subgroupSizeControl;
+    d->has_memory_budget = info->memory_budget;
     vkGetDeviceQueue(d->dev, d->queue_family, 0, &d->queue);
     vkGetPhysicalDeviceMemoryProperties(d->phys, &d->mem);
 
@@ -534,4 +535,26 @@ void lvk_device_destroy(lvk_device *d)
         vkDestroyDevice(d->dev, NULL);
     }
     memset(d, 0, sizeof *d);
+}
+
+uint64_t lvk_device_memory_available(const lvk_device *d)
+{
+    VkPhysicalDeviceMemoryBudgetPropertiesEXT budget = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_BUDGET_PROPERTIES_EXT};
+    VkPhysicalDeviceMemoryProperties2 props = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_PROPERTIES_2,
+        .pNext = d->has_memory_budget ? &budget : NULL,
+    };
+    vkGetPhysicalDeviceMemoryProperties2(d->phys, &props);
+    uint64_t best = 0;
+    for (uint32_t h = 0; h < props.memoryProperties.memoryHeapCount; h++) {
+        if (!(props.memoryProperties.memoryHeaps[h].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT))
+            continue;
+        uint64_t avail = props.memoryProperties.memoryHeaps[h].size;
+        if (d->has_memory_budget)
+            avail = budget.heapBudget[h] > budget.heapUsage[h] ? budget.heapBudget[h] - budget.heapUsage[h] : 0;
+        if (avail > best)
+            best = avail;
+    }
+    return best;
 }

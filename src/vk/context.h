@@ -93,11 +93,15 @@ typedef struct lvk_device {
     uint32_t n_queries;
     VkPhysicalDeviceMemoryProperties mem;
     /* optional features actually enabled on the logical device */
-    bool has_float16, has_int8, has_storage_16bit, has_subgroup_size_control;
+    bool has_float16, has_int8, has_storage_16bit, has_subgroup_size_control, has_memory_budget;
 } lvk_device;
 
 bool lvk_device_create(lvk_device *d, const lvk_instance *inst, int index, lvk_err *err);
 void lvk_device_destroy(lvk_device *d);
+
+/* Device-local memory this process can still use: the budget left where VK_EXT_memory_budget is
+ * there, else the size of the largest device-local heap. */
+uint64_t lvk_device_memory_available(const lvk_device *d);
 
 /* Text for a VkResult, for error messages. */
 const char *lvk_vk_result_name(VkResult r);
