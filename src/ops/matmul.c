@@ -1,0 +1,171 @@
+#include "ops/matmul.h"
+
+#include <string.h>
+
+#include "lvk_shaders.h"
+
+/* Tile shape of the TILED variant: a 64x64 tile with 4x4 per invocation is 256 invocations and
+ * 8 KiB of shared memory, inside every Vulkan device's guaranteed limits except the invocation
+ * count (128 guaranteed); such devices get 32x32 (64 invocations). */
+#define TILED_BK 16
+#define TILED_TM 4
+#define TILED_TN 4
+
+/* TEXEL variant: workgroup width and register tile, measured on lavapipe (see the selftest bench). */
+#define TEXEL_WG 64
+#define TEXEL_TM 4
+#define TEXEL_TN 4
+
+/* The push constants of both shaders (6 x uint32). */
+typedef struct matmul_push {
+    uint32_t n_tokens, cols, rows, row0, y_stride, row_texels;
+} matmul_push;
+
+const char *lvk_matmul_path_name(lvk_matmul_path path)
+{
+    switch (path) {
+    case LVK_MATMUL_AUTO: return "auto";
+    case LVK_MATMUL_TILED: return "tiled";
+    case LVK_MATMUL_COOPMAT: return "coopmat";
+    case LVK_MATMUL_TEXEL: return "texel";
+    }
+    return "?";
+}
+
+static lvk_matmul_path choose_path(const lvk_device *d, lvk_matmul_path want)
+{
+    if (want != LVK_MATMUL_AUTO)
+        return want;
+    /* On a CPU the texel variant wins (DESIGN §3.1); on GPUs the shared-memory tiled one. */
+    return d->info->type == VK_PHYSICAL_DEVICE_TYPE_CPU ? LVK_MATMUL_TEXEL : LVK_MATMUL_TILED;
+}
+
+static bool check_shapes(const lvk_device *d, const lvk_weight *w, const lvk_view *x, const lvk_view *y,
+                         uint32_t max_tokens, lvk_err *err)
+{
+    if (w->dtype != LVK_DTYPE_F16 && w->dtype != LVK_DTYPE_BF16 && w->dtype != LVK_DTYPE_F32)
+        return lvk_fail(err, "matmul: weight dtype %s is not Float16, BFloat16 or Float32", lvk_dtype_name(w->dtype));
+    if (w->n_chunks < 1 || w->rows == 0 || w->cols == 0)
+        return lvk_fail(err, "matmul: the weight is empty");
+    if (max_tokens == 0)
+        return lvk_fail(err, "matmul: max_tokens is 0");
+    uint64_t x_elems = (uint64_t)max_tokens * w->cols, y_elems = (uint64_t)max_tokens * w->rows;
+    /* The shaders index X and Y with 32-bit integers. */
+    if (x_elems > UINT32_MAX || y_elems > UINT32_MAX)
+        return lvk_fail(err, "matmul: %u tokens x [%u, %u] is too large for 32-bit indexing", max_tokens, w->rows,
+                        w->cols);
+    if (x->size < x_elems * sizeof(float))
+        return lvk_fail(err, "matmul: X holds %llu bytes, [%u tokens, %u] fp32 needs %llu", (unsigned long long)x->size,
+                        max_tokens, w->cols, (unsigned long long)(x_elems * sizeof(float)));
+    if (y->size < y_elems * sizeof(float))
+        return lvk_fail(err, "matmul: Y holds %llu bytes, [%u tokens, %u] fp32 needs %llu", (unsigned long long)y->size,
+                        max_tokens, w->rows, (unsigned long long)(y_elems * sizeof(float)));
+    if (x->buffer == y->buffer && x->offset < y->offset + y->size && y->offset < x->offset + x->size)
+        return lvk_fail(err, "matmul: X and Y overlap");
+    (void)d;
+    return true;
+}
+
+bool lvk_matmul_prepare(lvk_kernels *k, lvk_matmul_op *op, const lvk_weight *w, const lvk_view *x, const lvk_view *y,
+                        uint32_t max_tokens, const lvk_matmul_options *opt, lvk_err *err)
+{
+    const lvk_device *d = k->d;
+    memset(op, 0, sizeof *op);
+    if (!check_shapes(d, w, x, y, max_tokens, err))
+        return false;
+    bool accumulate = opt && opt->accumulate;
+    op->path = choose_path(d, opt ? opt->path : LVK_MATMUL_AUTO);
+    op->rows = w->rows;
+    op->cols = w->cols;
+    op->row_texels = w->row_stride / 16;
+    op->max_tokens = max_tokens;
+
+    lvk_pipeline_desc desc = {
+        .push_size = sizeof(matmul_push),
+        .n_bindings = 3,
+    };
+    uint32_t rows_per_group;
+    switch (op->path) {
+    case LVK_MATMUL_TILED: {
+        uint32_t bm = 64, bn = 64;
+        if (d->info->max_workgroup_invocations < 256 || d->info->max_workgroup_size[0] < 256)
+            bm = bn = 32;
+        uint32_t wg = (bm / TILED_TM) * (bn / TILED_TN);
+        desc.name = "matmul_tiled";
+        desc.spirv = lvk_spv_matmul_tiled;
+        desc.spirv_size = lvk_spv_matmul_tiled_size;
+        desc.bindings[0] = desc.bindings[1] = desc.bindings[2] = LVK_BIND_STORAGE;
+        desc.n_spec = 7;
+        uint32_t spec[7] = {wg, (uint32_t)w->dtype, bm, bn, TILED_TM, TILED_TN, accumulate};
+        memcpy(desc.spec, spec, sizeof spec);
+        op->tokens_per_group = bm;
+        rows_per_group = bn;
+        break;
+    }
+    case LVK_MATMUL_TEXEL: {
+        uint32_t wg = TEXEL_WG;
+        if (d->info->max_workgroup_size[0] < wg)
+            wg = d->info->max_workgroup_size[0];
+        desc.name = "matmul_texel";
+        desc.spirv = lvk_spv_matmul_texel;
+        desc.spirv_size = lvk_spv_matmul_texel_size;
+        desc.bindings[0] = LVK_BIND_UNIFORM_TEXEL;
+        desc.bindings[1] = desc.bindings[2] = LVK_BIND_STORAGE;
+        desc.n_spec = 6;
+        uint32_t spec[6] = {wg, (uint32_t)w->dtype, TEXEL_TM, TEXEL_TN, accumulate, w->cols % 4 == 0};
+        memcpy(desc.spec, spec, sizeof spec);
+        op->tokens_per_group = TEXEL_TM;
+        rows_per_group = wg * TEXEL_TN;
+        break;
+    }
+    case LVK_MATMUL_COOPMAT:
+        /* Not built: the device layer does not enable VK_KHR_cooperative_matrix and our glslc (glslang 11)
+         * cannot compile GL_KHR_cooperative_matrix. */
+        return lvk_fail(err, "matmul: the cooperative-matrix path is not available in this build");
+    default:
+        return lvk_fail(err, "matmul: unknown path %d", (int)op->path);
+    }
+
+    uint32_t max_groups_y = (max_tokens + op->tokens_per_group - 1) / op->tokens_per_group;
+    if (max_groups_y > d->info->max_workgroup_count[1])
+        return lvk_fail(err, "matmul: %u tokens need %u workgroups, over the device's limit of %u", max_tokens,
+                        max_groups_y, d->info->max_workgroup_count[1]);
+    op->pipeline = lvk_kernels_pipeline(k, &desc, err);
+    if (!op->pipeline)
+        return false;
+
+    lvk_binding bind[3] = {{.view = *x}, {.view = *x}, {.view = *y}};
+    bind[1].view.size = (VkDeviceSize)max_tokens * w->cols * sizeof(float);
+    bind[2].view.size = (VkDeviceSize)max_tokens * w->rows * sizeof(float);
+    for (int c = 0; c < w->n_chunks; c++) {
+        const lvk_weight_chunk *ch = &w->chunks[c];
+        lvk_matmul_chunk *oc = &op->chunks[c];
+        oc->row0 = ch->row0;
+        oc->rows = ch->rows;
+        oc->groups_x = (ch->rows + rows_per_group - 1) / rows_per_group;
+        if (oc->groups_x > d->info->max_workgroup_count[0])
+            return lvk_fail(err, "matmul: %u rows need %u workgroups, over the device's limit of %u", ch->rows,
+                            oc->groups_x, d->info->max_workgroup_count[0]);
+        bind[0] = (lvk_binding){.view = ch->view, .texel = ch->texel};
+        if (!lvk_kernels_set(k, op->pipeline, bind, &oc->set, err)) {
+            lvk_err_prefix(err, "matmul");
+            return false;
+        }
+        op->n_chunks = c + 1;
+    }
+    return true;
+}
+
+void lvk_matmul_record(lvk_cmd *c, const lvk_matmul_op *op, uint32_t n_tokens)
+{
+    if (n_tokens == 0)
+        return;
+    if (n_tokens > op->max_tokens)
+        n_tokens = op->max_tokens;
+    uint32_t groups_y = (n_tokens + op->tokens_per_group - 1) / op->tokens_per_group;
+    for (int i = 0; i < op->n_chunks; i++) {
+        const lvk_matmul_chunk *ch = &op->chunks[i];
+        matmul_push push = {n_tokens, op->cols, ch->rows, ch->row0, op->rows, op->row_texels};
+        lvk_cmd_dispatch(c, op->pipeline, ch->set, &push, ch->groups_x, groups_y, 1);
+    }
+}
