@@ -456,7 +456,7 @@ static bool scan_records(lvk_ckpt *ck, const char *file, lvk_err *err)
     index_builder b = {.ck = ck, .w = {ck->data, 0, ck->records_size, file, err}};
     if (ck->records_size > 0 && ck->data[0] != 0x0A)
         return lvk_fail(err, "%s: at byte 0: not a MindSpore checkpoint (first byte 0x%02X, expected 0x0A, the start "
-                             "of a Value record)",
+                             "of a Value record; encrypted checkpoints are not supported)",
                         file, ck->data[0]);
     while (b.w.pos < b.w.end) {
         uint64_t field, start, len;
