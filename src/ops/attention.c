@@ -1,0 +1,231 @@
+#include "ops/attention.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "base/half.h"
+#include "lvk_shaders.h"
+
+#define ATTN_WG 64          /* lanes per workgroup = keys per block (shaders/attn_f16.comp) */
+#define ATTN_TILE 8         /* query tokens per workgroup on the prefill path */
+#define ATTN_MAX_SPLITS 32  /* most chunks a context is cut into on the split path */
+#define ATTN_MIN_CHUNK 128  /* fewest keys per chunk: below this the merge costs more than it saves */
+#define ATTN_SPLIT_TOKENS 4 /* AUTO takes the split path up to this many tokens */
+
+typedef struct attn_push {
+    uint32_t n_tokens, pos0, chunk, n_splits;
+} attn_push;
+
+static uint32_t max_groups_x(const lvk_kernels *k)
+{
+    return k->d->info->max_workgroup_count[0] ? k->d->info->max_workgroup_count[0] : 65535;
+}
+
+/* ---- KV store --------------------------------------------------------------------------------------------------- */
+
+bool lvk_kv_store_prepare(lvk_kernels *k, lvk_kv_store_op *op, const lvk_view *k_src, const lvk_view *v_src,
+                          const lvk_view *k_cache, const lvk_view *v_cache, uint32_t n_kv_heads, uint32_t head_dim,
+                          uint32_t max_seq, uint32_t max_tokens, lvk_err *err)
+{
+    memset(op, 0, sizeof *op);
+    if (head_dim == 0 || head_dim % 2 != 0 || n_kv_heads == 0 || max_seq == 0 || max_tokens == 0)
+        return lvk_fail(err, "kv_store: head_dim %u must be even, n_kv_heads %u, max_seq %u, max_tokens %u > 0",
+                        head_dim, n_kv_heads, max_seq, max_tokens);
+    uint64_t row = (uint64_t)n_kv_heads * head_dim;
+    uint64_t src_bytes = (uint64_t)max_tokens * row * sizeof(float), cache_bytes = (uint64_t)max_seq * row * 2;
+    if (cache_bytes > UINT32_MAX || src_bytes > UINT32_MAX)
+        return lvk_fail(err, "kv_store: cache [%u, %llu] fp16 too large for 32-bit indexing", max_seq,
+                        (unsigned long long)row);
+    if (k_src->size < src_bytes || v_src->size < src_bytes)
+        return lvk_fail(err, "kv_store: k/v source holds %llu / %llu bytes, need %llu for [%u, %llu] fp32",
+                        (unsigned long long)k_src->size, (unsigned long long)v_src->size,
+                        (unsigned long long)src_bytes, max_tokens, (unsigned long long)row);
+    if (k_cache->size < cache_bytes || v_cache->size < cache_bytes)
+        return lvk_fail(err, "kv_store: k/v cache holds %llu / %llu bytes, need %llu for [%u, %u, %u] fp16",
+                        (unsigned long long)k_cache->size, (unsigned long long)v_cache->size,
+                        (unsigned long long)cache_bytes, max_seq, n_kv_heads, head_dim);
+    op->wg = lvk_kernels_elementwise_wg(k);
+    op->row_words = (uint32_t)(row / 2);
+    lvk_pipeline_desc desc = {
+        .name = "kv_store_f16",
+        .spirv = lvk_spv_kv_store_f16,
+        .spirv_size = lvk_spv_kv_store_f16_size,
+        .n_bindings = 4,
+        .bindings = {LVK_BIND_STORAGE, LVK_BIND_STORAGE, LVK_BIND_STORAGE, LVK_BIND_STORAGE},
+        .push_size = 2 * sizeof(uint32_t),
+        .n_spec = 2,
+        .spec = {op->wg, op->row_words},
+    };
+    op->pipeline = lvk_kernels_pipeline(k, &desc, err);
+    if (!op->pipeline)
+        return false;
+    lvk_binding bind[4] = {{.view = *k_src}, {.view = *v_src}, {.view = *k_cache}, {.view = *v_cache}};
+    bind[0].view.size = bind[1].view.size = src_bytes;
+    bind[2].view.size = bind[3].view.size = cache_bytes;
+    if (!lvk_kernels_set(k, op->pipeline, bind, &op->set, err))
+        return false;
+    op->max_seq = max_seq;
+    op->max_tokens = max_tokens;
+    op->max_groups_x = max_groups_x(k);
+    return true;
+}
+
+void lvk_kv_store_record(lvk_cmd *c, const lvk_kv_store_op *op, uint32_t n_tokens, uint32_t pos0)
+{
+    if (n_tokens > op->max_tokens)
+        n_tokens = op->max_tokens;
+    if (pos0 >= op->max_seq)
+        return;
+    if (n_tokens > op->max_seq - pos0)
+        n_tokens = op->max_seq - pos0;
+    if (n_tokens == 0)
+        return;
+    uint32_t push[2] = {n_tokens, pos0};
+    uint32_t groups = (n_tokens * op->row_words + op->wg - 1) / op->wg;
+    uint32_t gy = (groups + op->max_groups_x - 1) / op->max_groups_x;
+    uint32_t gx = (groups + gy - 1) / gy;
+    lvk_cmd_dispatch(c, op->pipeline, op->set, push, gx, gy, 1);
+}
+
+/* ---- attention -------------------------------------------------------------------------------------------------- */
+
+static uint32_t float_bits(float f)
+{
+    return lvk_f32_to_bits(f);
+}
+
+/* The attn_f16 pipeline with `tile` query tokens per workgroup, in split (partials) or direct mode. */
+static const lvk_pipeline *attn_pipeline(lvk_kernels *k, uint32_t tile, bool split, uint32_t n_heads, uint32_t group,
+                                         uint32_t head_dim, uint32_t max_splits, lvk_err *err)
+{
+    uint32_t wpl = (head_dim / 2 + ATTN_WG - 1) / ATTN_WG;
+    lvk_pipeline_desc desc = {
+        .name = split ? "attn_f16_split" : (tile > 1 ? "attn_f16_prefill" : "attn_f16_simple"),
+        .spirv = lvk_spv_attn_f16,
+        .spirv_size = lvk_spv_attn_f16_size,
+        .n_bindings = 4,
+        .bindings = {LVK_BIND_STORAGE, LVK_BIND_STORAGE, LVK_BIND_STORAGE, LVK_BIND_STORAGE},
+        .push_size = sizeof(attn_push),
+        .n_spec = 9,
+        .spec = {ATTN_WG, tile, head_dim, n_heads, group, split ? 1u : 0u, max_splits, wpl,
+                 float_bits((float)(1.0 / sqrt((double)head_dim)))},
+    };
+    return lvk_kernels_pipeline(k, &desc, err);
+}
+
+bool lvk_attention_prepare(lvk_kernels *k, lvk_attention_op *op, const lvk_view *q, const lvk_view *k_cache,
+                           const lvk_view *v_cache, const lvk_view *out, uint32_t n_heads, uint32_t n_kv_heads,
+                           uint32_t head_dim, uint32_t max_seq, uint32_t max_tokens, lvk_arena *scratch,
+                           const lvk_attention_options *opt, lvk_err *err)
+{
+    memset(op, 0, sizeof *op);
+    int path = opt ? opt->path : LVK_ATTN_AUTO;
+    if (path < LVK_ATTN_AUTO || path > LVK_ATTN_SIMPLE)
+        return lvk_fail(err, "attention: unknown path %d", path);
+    if (head_dim == 0 || head_dim % 2 != 0 || head_dim > 256)
+        return lvk_fail(err, "attention: head_dim %u must be even and <= 256", head_dim);
+    if (n_heads == 0 || n_kv_heads == 0 || n_heads % n_kv_heads != 0)
+        return lvk_fail(err, "attention: n_heads %u must be a positive multiple of n_kv_heads %u", n_heads, n_kv_heads);
+    if (max_seq == 0 || max_tokens == 0)
+        return lvk_fail(err, "attention: max_seq %u and max_tokens %u must be > 0", max_seq, max_tokens);
+    uint64_t act_bytes = (uint64_t)max_tokens * n_heads * head_dim * sizeof(float);
+    uint64_t cache_bytes = (uint64_t)max_seq * n_kv_heads * head_dim * 2;
+    if (act_bytes > UINT32_MAX || cache_bytes > UINT32_MAX)
+        return lvk_fail(err, "attention: shapes too large for 32-bit indexing");
+    if (q->size < act_bytes || out->size < act_bytes)
+        return lvk_fail(err, "attention: q / out hold %llu / %llu bytes, need %llu for [%u, %u, %u] fp32",
+                        (unsigned long long)q->size, (unsigned long long)out->size, (unsigned long long)act_bytes,
+                        max_tokens, n_heads, head_dim);
+    if (k_cache->size < cache_bytes || v_cache->size < cache_bytes)
+        return lvk_fail(err, "attention: k/v cache holds %llu / %llu bytes, need %llu for [%u, %u, %u] fp16",
+                        (unsigned long long)k_cache->size, (unsigned long long)v_cache->size,
+                        (unsigned long long)cache_bytes, max_seq, n_kv_heads, head_dim);
+    op->path = path;
+    op->n_heads = n_heads;
+    op->head_dim = head_dim;
+    op->max_seq = max_seq;
+    op->max_tokens = max_tokens;
+    op->wg = ATTN_WG;
+    uint32_t group = n_heads / n_kv_heads;
+
+    lvk_view qv = *q, kv = *k_cache, vv = *v_cache, ov = *out;
+    qv.size = ov.size = act_bytes;
+    kv.size = vv.size = cache_bytes;
+
+    if (path == LVK_ATTN_AUTO || path == LVK_ATTN_SPLIT) {
+        op->split_max_tokens = path == LVK_ATTN_SPLIT ? max_tokens
+                               : max_tokens < ATTN_SPLIT_TOKENS ? max_tokens
+                                                                : ATTN_SPLIT_TOKENS;
+        uint32_t splits = (max_seq + ATTN_MIN_CHUNK - 1) / ATTN_MIN_CHUNK;
+        op->max_splits = splits < ATTN_MAX_SPLITS ? splits : ATTN_MAX_SPLITS;
+        uint64_t part_bytes =
+            (uint64_t)op->split_max_tokens * n_heads * op->max_splits * (head_dim / 2 + 1) * 2 * sizeof(float);
+        if (part_bytes > UINT32_MAX)
+            return lvk_fail(err, "attention: split partials for %u tokens too large", op->split_max_tokens);
+        lvk_view part;
+        if (!lvk_arena_alloc(k->d, scratch, part_bytes, &part, err)) {
+            lvk_err_prefix(err, "attention: split partials");
+            return false;
+        }
+        op->split = attn_pipeline(k, 1, true, n_heads, group, head_dim, op->max_splits, err);
+        if (!op->split)
+            return false;
+        lvk_pipeline_desc merge = {
+            .name = "attn_merge",
+            .spirv = lvk_spv_attn_merge,
+            .spirv_size = lvk_spv_attn_merge_size,
+            .n_bindings = 2,
+            .bindings = {LVK_BIND_STORAGE, LVK_BIND_STORAGE},
+            .push_size = sizeof(attn_push),
+            .n_spec = 4,
+            .spec = {ATTN_WG, head_dim, n_heads, op->max_splits},
+        };
+        op->merge = lvk_kernels_pipeline(k, &merge, err);
+        if (!op->merge)
+            return false;
+        lvk_binding sb[4] = {{.view = qv}, {.view = kv}, {.view = vv}, {.view = part}};
+        lvk_binding mb[2] = {{.view = part}, {.view = ov}};
+        if (!lvk_kernels_set(k, op->split, sb, &op->split_set, err) || !lvk_kernels_set(k, op->merge, mb, &op->merge_set, err))
+            return false;
+    }
+    if (path != LVK_ATTN_SPLIT) {
+        op->tile = path == LVK_ATTN_SIMPLE ? 1 : ATTN_TILE;
+        op->tiled = attn_pipeline(k, op->tile, false, n_heads, group, head_dim, 1, err);
+        if (!op->tiled)
+            return false;
+        lvk_binding tb[4] = {{.view = qv}, {.view = kv}, {.view = vv}, {.view = ov}};
+        if (!lvk_kernels_set(k, op->tiled, tb, &op->tiled_set, err))
+            return false;
+    }
+    return true;
+}
+
+void lvk_attention_record(lvk_cmd *c, const lvk_attention_op *op, uint32_t n_tokens, uint32_t pos0)
+{
+    if (n_tokens > op->max_tokens)
+        n_tokens = op->max_tokens;
+    if (pos0 >= op->max_seq)
+        return;
+    if (n_tokens > op->max_seq - pos0)
+        n_tokens = op->max_seq - pos0;
+    if (n_tokens == 0)
+        return;
+    attn_push push = {n_tokens, pos0, 0, 1};
+    bool split = op->split && n_tokens <= op->split_max_tokens;
+    if (!split) {
+        uint32_t tiles = (n_tokens + op->tile - 1) / op->tile;
+        lvk_cmd_dispatch(c, op->tiled, op->tiled_set, &push, 1, op->n_heads, tiles);
+        return;
+    }
+    /* Chunks of a multiple of the key block, at least ATTN_MIN_CHUNK keys, at most max_splits of them. */
+    uint32_t ctx = pos0 + n_tokens;
+    uint32_t chunk = (ctx + op->max_splits - 1) / op->max_splits;
+    if (chunk < ATTN_MIN_CHUNK)
+        chunk = ATTN_MIN_CHUNK;
+    chunk = (chunk + op->wg - 1) / op->wg * op->wg;
+    push.chunk = chunk;
+    push.n_splits = (ctx + chunk - 1) / chunk;
+    lvk_cmd_dispatch(c, op->split, op->split_set, &push, push.n_splits, op->n_heads, n_tokens);
+    lvk_cmd_barrier(c);
+    lvk_cmd_dispatch(c, op->merge, op->merge_set, &push, op->n_heads, n_tokens, 1);
+}
