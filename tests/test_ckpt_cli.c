@@ -37,7 +37,12 @@ static void slurp(const char *path, char *dst, size_t size)
 static int run_program(const char *program, const char *args)
 {
     char cmd[2048];
+#if defined(_WIN32)
+    /* cmd.exe strips the outer quotes of a line that starts with one: add a pair to be stripped */
+    snprintf(cmd, sizeof cmd, "\"\"%s/%s\" %s > \"%s\" 2> \"%s\"\"", LVK_BIN_DIR, program, args, OUT_TXT, ERR_TXT);
+#else
     snprintf(cmd, sizeof cmd, "\"%s/%s\" %s > \"%s\" 2> \"%s\"", LVK_BIN_DIR, program, args, OUT_TXT, ERR_TXT);
+#endif
     int status = system(cmd);
 #if defined(_WIN32)
     int rc = status;

@@ -172,14 +172,10 @@ static void files_resolve_against_config_dir_then_models_dir(void **state)
     assert_non_null(strstr(err.msg, "tok.model"));
     assert_non_null(strstr(err.msg, "/nonexistent-models/tok.model"));
     assert_non_null(strstr(err.msg, LVK_TEST_TMP));
-    /* in the models folder */
-    snprintf(models, sizeof models, "%s/models", LVK_TEST_TMP);
-    snprintf(in_models, sizeof in_models, "%s/tiny.ckpt", models);
-    char mkdir_cmd[600];
-    snprintf(mkdir_cmd, sizeof mkdir_cmd, "mkdir \"%s\"", models);
-    (void)system(mkdir_cmd); /* may exist already */
-    write_text(in_models, "x");
-    assert_true(lvk_config_resolve_file(&c, c.checkpoint, models, out, sizeof out, &err));
+    /* in the models folder (a fixture folder, so no directory needs making) */
+    snprintf(models, sizeof models, "%s/ckpt", LVK_TEST_DATA);
+    snprintf(in_models, sizeof in_models, "%s/ms_f16_dtypes.ckpt", models);
+    assert_true(lvk_config_resolve_file(&c, "ms_f16_dtypes.ckpt", models, out, sizeof out, &err));
     assert_string_equal(out, in_models);
     /* beside the config wins */
     write_text(tok, "x");
