@@ -1,0 +1,32 @@
+/* Finding and opening what a run needs: the config (-C, or the built-in one of -V), the checkpoint
+ * (-M, or the config's file name in the models folder) and the tokenizer (-F, likewise), checked
+ * against each other before anything touches the device. */
+#ifndef LVK_MODEL_MODEL_FILES_H
+#define LVK_MODEL_MODEL_FILES_H
+#include "io/ckpt.h"
+#include "io/config.h"
+#include "io/tokenizer.h"
+
+typedef struct lvk_model_request {
+    int version;                /* 2 or 3: the built-in config used when config_path is NULL */
+    const char *config_path;    /* -C */
+    const char *ckpt_path;      /* -M */
+    const char *tokenizer_path; /* -F */
+    const char *models_dir;     /* --models; NULL: $LLAMA_VK_MODELS, then ./models */
+    bool skip_crc;
+    bool need_tokenizer;
+} lvk_model_request;
+
+typedef struct lvk_model_files {
+    lvk_model_config cfg;
+    lvk_ckpt ck;
+    lvk_tokenizer *tok;
+    char ckpt_path[1024];
+    char tokenizer_path[1024];
+    char notes[1024]; /* what was assumed (shapes taken from the checkpoint), for the user */
+} lvk_model_files;
+
+bool lvk_model_files_open(lvk_model_files *f, const lvk_model_request *r, lvk_err *err);
+void lvk_model_files_close(lvk_model_files *f);
+
+#endif

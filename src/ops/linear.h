@@ -1,0 +1,23 @@
+/* y = W·x for a projection of the model, for any number of tokens: the matrix×vector kernel for a
+ * few tokens (decode: one read of W serves them all), the tiled GEMM for many (prefill). */
+#ifndef LVK_OPS_LINEAR_H
+#define LVK_OPS_LINEAR_H
+#include "ops/matmul.h"
+#include "ops/matvec.h"
+
+/* Up to this many tokens the matrix×vector kernel runs (its batch limit). */
+#define LVK_LINEAR_MATVEC_MAX_TOKENS 8u
+
+typedef struct lvk_linear_op {
+    lvk_matvec_op matvec;
+    lvk_matmul_op matmul;
+    bool has_matmul; /* false when max_tokens <= LVK_LINEAR_MATVEC_MAX_TOKENS */
+    uint32_t matvec_tokens;
+} lvk_linear_op;
+
+/* x [max_tokens, w->cols] fp32 -> y [max_tokens, w->rows] fp32; accumulate adds into y. */
+bool lvk_linear_prepare(lvk_kernels *k, lvk_linear_op *op, const lvk_weight *w, const lvk_view *x, const lvk_view *y,
+                        uint32_t max_tokens, bool accumulate, lvk_err *err);
+void lvk_linear_record(lvk_cmd *c, const lvk_linear_op *op, uint32_t n_tokens);
+
+#endif
