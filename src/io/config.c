@@ -170,6 +170,8 @@ bool lvk_config_parse(const char *json, const char *origin, lvk_model_config *cf
     ok = ok && tok && parse_tokenizer(tok, origin, cfg, err);
     ok = ok && json_string(root, "checkpoint", "", origin, false, cfg->checkpoint, sizeof cfg->checkpoint, err);
     cJSON_Delete(root);
+    if (ok && !cfg->name[0])
+        snprintf(cfg->name, sizeof cfg->name, "%.63s", origin); /* messages need something to call it */
     return ok && lvk_config_validate(cfg, origin, err);
 }
 
