@@ -1,0 +1,202 @@
+#include "ops/matvec.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "lvk_shaders.h"
+
+/* Defaults per path, measured on lavapipe (TEXEL) and chosen for 32/64-wide GPUs (SUBGROUP). */
+#define TEXEL_ROWS 4
+#define TEXEL_WG 8
+#define SUBGROUP_WG 128
+
+const char *lvk_matvec_path_name(lvk_matvec_path p)
+{
+    switch (p) {
+    case LVK_MATVEC_AUTO: return "auto";
+    case LVK_MATVEC_TEXEL: return "texel";
+    case LVK_MATVEC_SUBGROUP: return "subgroup";
+    }
+    return "?";
+}
+
+static bool env_set(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v && strcmp(v, "0") != 0;
+}
+
+bool lvk_matvec_path_supported(const lvk_device *d, lvk_matvec_path p, const char **reason)
+{
+    const char *why = NULL;
+    if (p == LVK_MATVEC_SUBGROUP) {
+        const uint32_t need = VK_SUBGROUP_FEATURE_BASIC_BIT | VK_SUBGROUP_FEATURE_ARITHMETIC_BIT;
+        if (env_set("LLAMA_VK_NO_SUBGROUP"))
+            why = "turned off by LLAMA_VK_NO_SUBGROUP";
+        else if ((d->info->subgroup_ops & need) != need)
+            why = "the device has no subgroup arithmetic in compute shaders";
+    } else if (p != LVK_MATVEC_AUTO && p != LVK_MATVEC_TEXEL) {
+        why = "unknown path";
+    }
+    if (reason)
+        *reason = why;
+    return why == NULL;
+}
+
+static lvk_matvec_path choose_path(const lvk_device *d)
+{
+    if (d->info->type != VK_PHYSICAL_DEVICE_TYPE_CPU && lvk_matvec_path_supported(d, LVK_MATVEC_SUBGROUP, NULL))
+        return LVK_MATVEC_SUBGROUP;
+    return LVK_MATVEC_TEXEL;
+}
+
+static uint32_t dtype_code(lvk_dtype dt) { return dt == LVK_DTYPE_F16 ? 0u : dt == LVK_DTYPE_BF16 ? 1u : 2u; }
+
+/* Checks shapes and sizes common to every path. */
+static bool check_shapes(const lvk_weight *w, const lvk_view *x, const lvk_view *y, uint32_t max_tokens, lvk_err *err)
+{
+    if (w->dtype != LVK_DTYPE_F16 && w->dtype != LVK_DTYPE_BF16 && w->dtype != LVK_DTYPE_F32)
+        return lvk_fail(err, "matvec: weight dtype %s; expected Float16, BFloat16 or Float32", lvk_dtype_name(w->dtype));
+    if (w->n_chunks < 1 || w->rows == 0 || w->cols == 0)
+        return lvk_fail(err, "matvec: the weight is empty or not allocated");
+    if (max_tokens < 1 || max_tokens > LVK_MATVEC_MAX_TOKENS)
+        return lvk_fail(err, "matvec: max_tokens %u; expected 1..%d", max_tokens, LVK_MATVEC_MAX_TOKENS);
+    uint64_t x_bytes = (uint64_t)max_tokens * w->cols * sizeof(float);
+    uint64_t y_bytes = (uint64_t)max_tokens * w->rows * sizeof(float);
+    if (x->size < x_bytes)
+        return lvk_fail(err, "matvec: x holds %llu bytes; [%u, %u] fp32 needs %llu", (unsigned long long)x->size,
+                        max_tokens, w->cols, (unsigned long long)x_bytes);
+    if (y->size < y_bytes)
+        return lvk_fail(err, "matvec: y holds %llu bytes; [%u, %u] fp32 needs %llu", (unsigned long long)y->size,
+                        max_tokens, w->rows, (unsigned long long)y_bytes);
+    return true;
+}
+
+/* The TEXEL path reads x through a texel view: RGBA32F when every token's row is 16-byte aligned, else R32F. */
+static bool make_x_texel(lvk_device *d, lvk_matvec_op *op, const lvk_weight *w, const lvk_view *x, bool *vec4,
+                         lvk_err *err)
+{
+    uint64_t floats = (uint64_t)op->max_tokens * w->cols;
+    if (x->offset % d->info->min_texel_buffer_offset_alignment != 0)
+        return lvk_fail(err, "matvec: x starts at byte %llu, not a multiple of the device's texel-buffer alignment %llu",
+                        (unsigned long long)x->offset,
+                        (unsigned long long)d->info->min_texel_buffer_offset_alignment);
+    *vec4 = w->cols % 4 == 0;
+    uint64_t texels = *vec4 ? floats / 4 : floats;
+    if (texels > d->info->max_texel_buffer_elements)
+        return lvk_fail(err, "matvec: x needs %llu texels, over the device's maxTexelBufferElements %llu",
+                        (unsigned long long)texels, (unsigned long long)d->info->max_texel_buffer_elements);
+    lvk_view v = *x;
+    v.size = floats * sizeof(float);
+    return lvk_texel_view_create(d, &v, *vec4 ? VK_FORMAT_R32G32B32A32_SFLOAT : VK_FORMAT_R32_SFLOAT, &op->x_texel,
+                                 err);
+}
+
+bool lvk_matvec_prepare(lvk_kernels *k, lvk_matvec_op *op, const lvk_weight *w, const lvk_view *x, const lvk_view *y,
+                        uint32_t max_tokens, const lvk_matvec_options *opt, lvk_err *err)
+{
+    lvk_device *d = k->d;
+    lvk_matvec_options o = {0};
+    if (opt)
+        o = *opt;
+    memset(op, 0, sizeof *op);
+    if (!check_shapes(w, x, y, max_tokens, err))
+        return false;
+    op->max_tokens = max_tokens;
+    const char *why = NULL;
+    if (o.path == LVK_MATVEC_AUTO)
+        op->path = choose_path(d);
+    else if (lvk_matvec_path_supported(d, o.path, &why))
+        op->path = o.path;
+    else
+        return lvk_fail(err, "matvec: the %s path cannot run here: %s", lvk_matvec_path_name(o.path), why);
+
+    const bool texel = op->path == LVK_MATVEC_TEXEL;
+    uint32_t wg = o.workgroup_size ? o.workgroup_size : texel ? TEXEL_WG : SUBGROUP_WG;
+    if (!texel && !o.workgroup_size && wg < d->info->subgroup_size)
+        wg = d->info->subgroup_size; /* at least one whole subgroup */
+    if (wg > d->info->max_workgroup_invocations || wg > d->info->max_workgroup_size[0])
+        return lvk_fail(err, "matvec: workgroup of %u over the device's limit", wg);
+    uint32_t rows_per = o.rows_per_thread;
+    if (!rows_per)
+        rows_per = texel ? TEXEL_ROWS : (wg + d->info->subgroup_size - 1) / d->info->subgroup_size;
+    if (rows_per > 16)
+        return lvk_fail(err, "matvec: %u rows per thread; at most 16", rows_per);
+    op->rows_per_thread = rows_per;
+    op->workgroup_size = wg;
+
+    bool x_vec4 = false;
+    if (texel) {
+        if (!make_x_texel(d, op, w, x, &x_vec4, err))
+            return false;
+    } else {
+        x_vec4 = w->cols % 4 == 0 && x->offset % 16 == 0;
+    }
+
+    for (uint32_t n = 1; n <= max_tokens; n++) {
+        lvk_pipeline_desc desc = {
+            .name = texel ? "matvec_texel" : "matvec_subgroup",
+            .spirv = texel ? lvk_spv_matvec_texel : lvk_spv_matvec_subgroup,
+            .spirv_size = texel ? lvk_spv_matvec_texel_size : lvk_spv_matvec_subgroup_size,
+            .n_bindings = 3,
+            .bindings = {texel ? LVK_BIND_UNIFORM_TEXEL : LVK_BIND_STORAGE,
+                         texel ? LVK_BIND_UNIFORM_TEXEL : LVK_BIND_STORAGE, LVK_BIND_STORAGE},
+            .push_size = sizeof op->chunks[0].push,
+            .n_spec = 6,
+            .spec = {wg, rows_per, n, dtype_code(w->dtype), x_vec4, o.accumulate},
+        };
+        op->pipelines[n - 1] = lvk_kernels_pipeline(k, &desc, err);
+        if (!op->pipelines[n - 1]) {
+            lvk_matvec_destroy(k, op);
+            return false;
+        }
+    }
+
+    lvk_view y_all = *y;
+    y_all.size = (uint64_t)max_tokens * w->rows * sizeof(float);
+    lvk_view x_all = *x;
+    x_all.size = (uint64_t)max_tokens * w->cols * sizeof(float);
+    const uint32_t elem_per_block = w->dtype == LVK_DTYPE_F32 ? 4u : 8u;
+    for (int i = 0; i < w->n_chunks; i++) {
+        const lvk_weight_chunk *ch = &w->chunks[i];
+        lvk_matvec_chunk *mc = &op->chunks[i];
+        lvk_binding bind[3] = {{.view = ch->view, .texel = ch->texel}, {.view = x_all, .texel = op->x_texel},
+                               {.view = y_all}};
+        /* Every pipeline of the op has an identically defined set layout, so one set serves all token counts. */
+        if (!lvk_kernels_set(k, op->pipelines[0], bind, &mc->set, err)) {
+            lvk_matvec_destroy(k, op);
+            lvk_err_prefix(err, "matvec");
+            return false;
+        }
+        mc->push.rows = ch->rows;
+        mc->push.cols = w->cols;
+        mc->push.row0 = ch->row0;
+        mc->push.y_stride = w->rows;
+        mc->push.blocks = w->row_stride / 16;
+        mc->push.full_blocks = w->cols / elem_per_block;
+        uint32_t groups = texel ? ((ch->rows + rows_per - 1) / rows_per + wg - 1) / wg
+                                : (ch->rows + rows_per - 1) / rows_per;
+        lvk_split_groups(d, groups, &mc->groups_x, &mc->groups_y);
+    }
+    op->n_chunks = w->n_chunks;
+    return true;
+}
+
+void lvk_matvec_record(lvk_cmd *c, const lvk_matvec_op *op, uint32_t n_tokens)
+{
+    if (n_tokens < 1 || n_tokens > op->max_tokens)
+        return;
+    /* Chunks write disjoint rows of y: no barrier between their dispatches. */
+    for (int i = 0; i < op->n_chunks; i++) {
+        const lvk_matvec_chunk *mc = &op->chunks[i];
+        lvk_cmd_dispatch(c, op->pipelines[n_tokens - 1], mc->set, &mc->push, mc->groups_x, mc->groups_y, 1);
+    }
+}
+
+void lvk_matvec_destroy(lvk_kernels *k, lvk_matvec_op *op)
+{
+    if (op->x_texel)
+        vkDestroyBufferView(k->d->dev, op->x_texel, NULL);
+    op->x_texel = VK_NULL_HANDLE;
+    op->n_chunks = 0;
+}
