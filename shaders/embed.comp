@@ -1,0 +1,71 @@
+#version 450
+// Embedding gather for one chunk of the table:
+//   out[t, :] = float(table[ids[t], :])   table [vocab, dim] fp32/fp16/bf16 as stored, this binding holds
+//   rows [row0, row0 + rows), each row_stride bytes (16-byte aligned); ids [n_tokens] uint32; out [n_tokens, dim] fp32.
+// One dispatch per chunk; a token whose id lies in another chunk is left alone (dispatches write disjoint rows).
+// An id >= vocab gets a row of zeros, written by the dispatch that has zero_invalid set (the last chunk).
+// The copy is bit-exact: values move as bits (fp16 decoded with integer ops) so no device flushes
+// denormals or quiets NaNs on the way.
+layout(local_size_x_id = 0) in;
+layout(constant_id = 1) const uint DTYPE = 0; // 0 fp32, 1 fp16, 2 bf16
+
+layout(std430, binding = 0) readonly buffer Table { uvec4 table[]; }; // 16-byte words of the chunk
+layout(std430, binding = 1) readonly buffer Ids { uint ids[]; };
+layout(std430, binding = 2) writeonly buffer Out { uint out_bits[]; }; // fp32 bits
+layout(push_constant) uniform P {
+    uint n_tokens, dim, vocab;
+    uint row0, rows;      // the rows this chunk holds
+    uint words_per_row;   // row_stride / 16
+    uint zero_invalid;    // 1: this dispatch writes the zero rows of ids >= vocab
+} p;
+
+// fp16 bits -> fp32 bits, exact for every input (subnormals, inf, NaN).
+uint half_bits_to_float_bits(uint h)
+{
+    uint sign = (h & 0x8000u) << 16;
+    uint e = (h >> 10) & 0x1fu;
+    uint m = h & 0x3ffu;
+    if (e == 0x1fu)
+        return sign | 0x7f800000u | (m << 13);
+    if (e != 0u)
+        return sign | ((e + 112u) << 23) | (m << 13);
+    if (m == 0u)
+        return sign;
+    uint msb = uint(findMSB(m)); // subnormal: m * 2^-24 = 1.f * 2^(msb - 24)
+    return sign | ((msb + 103u) << 23) | ((m << (23u - msb)) & 0x7fffffu);
+}
+
+void main()
+{
+    uint t = gl_WorkGroupID.y;
+    uint q = gl_GlobalInvocationID.x; // which 16-byte word of the row
+    if (t >= p.n_tokens || q >= p.words_per_row)
+        return;
+    uint id = ids[t];
+    uint per_word = DTYPE == 0u ? 4u : 8u;
+    uint col0 = q * per_word;
+    uint base = t * p.dim;
+    if (id >= p.vocab) {
+        if (p.zero_invalid != 0u)
+            for (uint j = 0u; j < per_word; j++)
+                if (col0 + j < p.dim)
+                    out_bits[base + col0 + j] = 0u;
+        return;
+    }
+    if (id < p.row0 || id - p.row0 >= p.rows)
+        return;
+    uvec4 w = table[(id - p.row0) * p.words_per_row + q];
+    for (uint j = 0u; j < per_word; j++) {
+        if (col0 + j >= p.dim)
+            break;
+        uint bits;
+        if (DTYPE == 0u) {
+            bits = w[j];
+        } else {
+            uint word = w[j >> 1];
+            uint h = (j & 1u) != 0u ? word >> 16 : word & 0xffffu;
+            bits = DTYPE == 1u ? half_bits_to_float_bits(h) : h << 16;
+        }
+        out_bits[base + col0 + j] = bits;
+    }
+}
