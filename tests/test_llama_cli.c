@@ -1,0 +1,156 @@
+/* llama-vk as a user runs it: generation from real-format test models with the real tokenizers,
+ * and every kind of bad input answered by one clear message and an exit code in 1..127. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+#include <cjson/cJSON.h>
+
+#include "run_program.h"
+
+#define TMP LVK_TEST_TMP
+#define L2_TOKENIZER LVK_TEST_DATA "/tokenizers/llama2/tokenizer.model"
+#define L3_TOKENIZER LVK_TEST_DATA "/tokenizers/llama3/tokenizer.model"
+
+static void write_text(const char *path, const char *text, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(text, 1, len, f), len);
+    fclose(f);
+}
+
+static void write_config(const char *path, const char *name, const char *shape, const char *tokenizer,
+                         const char *tok_type, const char *ids, const char *ckpt)
+{
+    char json[2048];
+    int n = snprintf(json, sizeof json,
+                     "{\"name\": \"%s\", \"model\": {%s, \"norm_eps\": 1e-5, \"max_seq_len\": 256},"
+                     " \"tokenizer\": {\"type\": \"%s\", \"file\": \"%s\", %s}, \"checkpoint\": \"%s\"}",
+                     name, shape, tok_type, tokenizer, ids, ckpt);
+    write_text(path, json, (size_t)n);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    if (run_program("llama-vk-testmodel", "-o " TMP "/cli_l2.ckpt -V 2 --dim 64 --layers 2 --heads 4 --kv-heads 4 "
+                                          "--ffn 160 --vocab 32000 --seed 21") != 0 ||
+        run_program("llama-vk-testmodel", "-o " TMP "/cli_l3.ckpt -V 3 --dim 64 --layers 2 --heads 4 --kv-heads 2 "
+                                          "--ffn 160 --vocab 128256 --seed 22 --slice-bytes 4194304") != 0) {
+        fprintf(stderr, "llama-vk-testmodel failed: %s\n", run_err);
+        return -1;
+    }
+    write_config(TMP "/cli_l2.json", "l2", "\"dim\": 64, \"n_layers\": 2, \"n_heads\": 4, \"n_kv_heads\": 4, "
+                 "\"ffn_dim\": 160, \"vocab_size\": 32000, \"rope_theta\": 10000.0", L2_TOKENIZER, "sentencepiece",
+                 "\"bos_id\": 1, \"eos_ids\": [2]", "cli_l2.ckpt");
+    write_config(TMP "/cli_l3.json", "l3", "\"dim\": 64, \"n_layers\": 2, \"n_heads\": 4, \"n_kv_heads\": 2, "
+                 "\"ffn_dim\": 160, \"vocab_size\": 128256, \"rope_theta\": 500000.0", L3_TOKENIZER, "tiktoken",
+                 "\"bos_id\": 128000, \"eos_ids\": [128001, 128009]", "cli_l3.ckpt");
+    /* the same as l3 but with the other version's tokenizer */
+    write_config(TMP "/cli_l3_wrong_tok.json", "l3", "\"dim\": 64, \"n_layers\": 2, \"n_heads\": 4, \"n_kv_heads\": 2, "
+                 "\"ffn_dim\": 160, \"vocab_size\": 128256, \"rope_theta\": 500000.0", L2_TOKENIZER, "sentencepiece",
+                 "\"bos_id\": 128000, \"eos_ids\": [128001]", "cli_l3.ckpt");
+    /* a config whose ffn does not match the checkpoint */
+    write_config(TMP "/cli_l2_wrong_shape.json", "l2", "\"dim\": 64, \"n_layers\": 2, \"n_heads\": 4, \"n_kv_heads\": 4, "
+                 "\"ffn_dim\": 172, \"vocab_size\": 32000, \"rope_theta\": 10000.0", L2_TOKENIZER, "sentencepiece",
+                 "\"bos_id\": 1, \"eos_ids\": [2]", "cli_l2.ckpt");
+    return 0;
+}
+
+static cJSON *run_json(const char *args)
+{
+    int rc = run_program("llama-vk", args);
+    if (rc != 0)
+        fail_msg("llama-vk %s: exit %d: %s", args, rc, run_err);
+    cJSON *root = cJSON_Parse(run_out);
+    assert_non_null(root);
+    return root;
+}
+
+static int json_int_at(const cJSON *root, const char *key, int i)
+{
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, key);
+    assert_true(cJSON_IsArray(arr));
+    const cJSON *item = cJSON_GetArrayItem(arr, i);
+    assert_non_null(item);
+    return item->valueint;
+}
+
+static void generates_json_deterministically(void **state)
+{
+    (void)state;
+    const char *args = "-C " TMP "/cli_l2.json -p \"Hello, 你好\" -n 6 --temp 0.9 --seed 7 --json -q";
+    cJSON *a = run_json(args);
+    cJSON *gen = cJSON_GetObjectItemCaseSensitive(a, "generated_ids");
+    assert_int_equal(cJSON_GetArraySize(gen), 6);
+    assert_int_equal(json_int_at(a, "prompt_ids", 0), 1); /* BOS */
+    assert_true(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(a, "text")));
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(a, "timings");
+    assert_true(cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(t, "decode_tok_s")));
+    cJSON *b = run_json(args); /* the same seed gives the same tokens */
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(json_int_at(a, "generated_ids", i), json_int_at(b, "generated_ids", i));
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+
+    cJSON *c = run_json("-C " TMP "/cli_l2.json -p Hello -n 2 --temp 0 --no-bos --json -q");
+    assert_int_not_equal(json_int_at(c, "prompt_ids", 0), 1);
+    cJSON_Delete(c);
+}
+
+static void llama3_streams_chinese(void **state)
+{
+    (void)state;
+    int rc = run_program("llama-vk", "-C " TMP "/cli_l3.json -p \"用中文回答：什么是GPU？\" -n 8 --temp 0");
+    if (rc != 0)
+        fail_msg("exit %d: %s", rc, run_err);
+    assert_non_null(strstr(run_err, "decode:"));
+    cJSON *j = run_json("-C " TMP "/cli_l3.json -p \"<|eot_id|>\" --special -n 1 --temp 0 --json -q");
+    assert_int_equal(json_int_at(j, "prompt_ids", 0), 128000);
+    assert_int_equal(json_int_at(j, "prompt_ids", 1), 128009);
+    cJSON_Delete(j);
+}
+
+static void expect_error(const char *args, const char *phrase)
+{
+    int rc = run_program("llama-vk", args);
+    if (rc < 1 || rc > 127 || !strstr(run_err, phrase))
+        fail_msg("llama-vk %s: exit %d, stderr: %s (wanted '%s')", args, rc, run_err, phrase);
+}
+
+static void bad_input_gets_clear_errors(void **state)
+{
+    (void)state;
+    expect_error("-C " TMP "/cli_l2.json", "give the prompt");
+    expect_error("-C " TMP "/cli_l2.json -p hi -M " TMP "/no-such.ckpt", "no-such.ckpt");
+    expect_error("-C " TMP "/no-such.json -p hi", "no-such.json");
+    expect_error("-C " TMP "/cli_l3_wrong_tok.json -p hi", "tokenizer");
+    expect_error("-C " TMP "/cli_l2_wrong_shape.json -p hi", "feed_forward");
+    expect_error("-C " TMP "/cli_l2.json -p \"one two three four five six seven eight nine ten\" -c 8", "context");
+    expect_error("-C " TMP "/cli_l2.json -p hi -c 100000", "context");
+    expect_error("-C " TMP "/cli_l2.json -p hi --temp -1", "--temp");
+    expect_error("-C " TMP "/cli_l2.json -p hi --device no-such-device", "no-such-device");
+    write_text(TMP "/bad_utf8.txt", "ab\xff\xfe" "cd", 6);
+    expect_error("-C " TMP "/cli_l2.json -f " TMP "/bad_utf8.txt", "UTF-8");
+    /* a truncated checkpoint */
+    FILE *in = fopen(TMP "/cli_l2.ckpt", "rb");
+    assert_non_null(in);
+    static char head[100000];
+    size_t n = fread(head, 1, sizeof head, in);
+    fclose(in);
+    write_text(TMP "/cli_truncated.ckpt", head, n);
+    expect_error("-C " TMP "/cli_l2.json -p hi -M " TMP "/cli_truncated.ckpt", "cli_truncated.ckpt");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(generates_json_deterministically),
+        cmocka_unit_test(llama3_streams_chinese),
+        cmocka_unit_test(bad_input_gets_clear_errors),
+    };
+    return cmocka_run_group_tests(tests, setup, NULL);
+}
