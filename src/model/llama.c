@@ -280,8 +280,9 @@ bool lvk_llama_load(lvk_llama *m, lvk_device *d, const lvk_model_config *cfg, co
         return lvk_fail(err, "out of host memory");
     lvk_arena_init(d, &m->weights, LVK_MEM_DEVICE);
     lvk_arena_init(d, &m->scratch, LVK_MEM_DEVICE);
+    m->profiling = opt && opt->profile && d->info->timestamps;
     bool ok = lvk_kernels_init(&m->k, d, err) && lvk_transfer_init(d, &m->xfer, 16u << 20, err) &&
-              lvk_cmd_create(d, &m->cmd, 0, err) && upload_weights(m, ck, opt && opt->progress, err) &&
+              lvk_cmd_create(d, &m->cmd, m->profiling ? (uint32_t)sizeof m->prof_kind : 0, err) && upload_weights(m, ck, opt && opt->progress, err) &&
               create_activations(m, err) && prepare_ops(m, err);
     if (!ok) {
         lvk_llama_destroy(m);
@@ -329,39 +330,82 @@ void lvk_llama_reset(lvk_llama *m) { m->n_past = 0; }
 
 /* ---- forward ------------------------------------------------------------------------------- */
 
+const char *lvk_prof_kind_name(lvk_prof_kind kind)
+{
+    static const char *const names[LVK_PROF_COUNT] = {"embed", "rmsnorm", "q k v", "rope", "kv store", "attention",
+                                                      "wo + residual", "w1 w3", "silu*mul", "w2 + residual",
+                                                      "final norm + lm_head", "argmax / top-k"};
+    return kind < LVK_PROF_COUNT ? names[kind] : "?";
+}
+
+/* When profiling, a timestamp after each piece of work, labelled with what it ended. */
+static void mark(lvk_llama *m, lvk_prof_kind kind)
+{
+    if (!m->profiling)
+        return;
+    int i = lvk_cmd_timestamp(&m->cmd);
+    if (i >= 0)
+        m->prof_kind[i] = (uint8_t)kind;
+}
+
+static bool collect_profile(lvk_llama *m, lvk_err *err)
+{
+    uint32_t n = m->cmd.n_timestamps;
+    for (uint32_t i = 1; i < n; i++) {
+        double ms = 0;
+        if (!lvk_cmd_elapsed_ms(m->d, &m->cmd, (int)i - 1, (int)i, &ms, err))
+            return false;
+        m->profile.ms[m->prof_kind[i]] += ms;
+    }
+    m->profile.steps++;
+    return true;
+}
+
 /* One step: n tokens (n <= max_batch) already in the ids buffer, at positions n_past.. */
 static void record_layers(lvk_llama *m, uint32_t n)
 {
     lvk_cmd *c = &m->cmd;
     const uint32_t pos = m->n_past;
+    mark(m, LVK_PROF_EMBED);
     lvk_embed_record(c, &m->embed, n);
     lvk_cmd_barrier(c);
+    mark(m, LVK_PROF_EMBED);
     for (int l = 0; l < m->cfg.n_layers; l++) {
         const lvk_llama_layer *L = &m->layers[l];
         lvk_rmsnorm_record(c, &L->norm1, n);
         lvk_cmd_barrier(c);
+        mark(m, LVK_PROF_NORM);
         lvk_linear_record(c, &L->q, n);
         lvk_linear_record(c, &L->k, n);
         lvk_linear_record(c, &L->v, n);
         lvk_cmd_barrier(c);
+        mark(m, LVK_PROF_QKV);
         lvk_rope_record(c, &L->rope_q, n, pos);
         lvk_rope_record(c, &L->rope_k, n, pos);
         lvk_cmd_barrier(c);
+        mark(m, LVK_PROF_ROPE);
         lvk_kv_store_record(c, &L->kv_store, n, pos);
         lvk_cmd_barrier(c);
+        mark(m, LVK_PROF_KV_STORE);
         lvk_attention_record(c, &L->attn, n, pos);
         lvk_cmd_barrier(c);
+        mark(m, LVK_PROF_ATTENTION);
         lvk_linear_record(c, &L->o, n);
         lvk_cmd_barrier(c);
+        mark(m, LVK_PROF_WO);
         lvk_rmsnorm_record(c, &L->norm2, n);
         lvk_cmd_barrier(c);
+        mark(m, LVK_PROF_NORM);
         lvk_linear_record(c, &L->gate, n);
         lvk_linear_record(c, &L->up, n);
         lvk_cmd_barrier(c);
+        mark(m, LVK_PROF_GATE_UP);
         lvk_silu_mul_record(c, &L->silu, n);
         lvk_cmd_barrier(c);
+        mark(m, LVK_PROF_SILU);
         lvk_linear_record(c, &L->down, n);
         lvk_cmd_barrier(c);
+        mark(m, LVK_PROF_DOWN);
     }
 }
 
@@ -377,11 +421,13 @@ static void record_head(lvk_llama *m, uint32_t n, lvk_llama_output what)
     lvk_cmd_barrier(c);
     lvk_matvec_record(c, &m->head, 1);
     lvk_cmd_barrier(c);
+    mark(m, LVK_PROF_HEAD);
     if (what == LVK_OUT_ARGMAX)
         lvk_argmax_record(c, &m->argmax);
     else if (what == LVK_OUT_TOPK)
         lvk_topk_record(c, &m->topk);
     lvk_cmd_barrier_host(c);
+    mark(m, LVK_PROF_SAMPLE);
 }
 
 bool lvk_llama_forward(lvk_llama *m, const int32_t *ids, uint32_t n, lvk_llama_output what, uint32_t top_k,
@@ -406,7 +452,7 @@ bool lvk_llama_forward(lvk_llama *m, const int32_t *ids, uint32_t n, lvk_llama_o
         record_layers(m, step);
         if (last_step)
             record_head(m, step, what);
-        if (!lvk_cmd_run(m->d, &m->cmd, err))
+        if (!lvk_cmd_run(m->d, &m->cmd, err) || (m->profiling && !collect_profile(m, err)))
             return false;
         m->n_past += step;
         done += step;

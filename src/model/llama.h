@@ -20,7 +20,21 @@ typedef struct lvk_llama_options {
     uint32_t max_batch; /* tokens per prefill step; 0 = 64 */
     bool force;         /* skip the memory check */
     bool progress;      /* progress bar on stderr while uploading */
+    bool profile;       /* time every kernel with timestamp queries (lvk_llama_profile) */
 } lvk_llama_options;
+
+/* GPU time per kind of kernel, summed over the steps run since the last reset. */
+typedef enum lvk_prof_kind {
+    LVK_PROF_EMBED, LVK_PROF_NORM, LVK_PROF_QKV, LVK_PROF_ROPE, LVK_PROF_KV_STORE, LVK_PROF_ATTENTION,
+    LVK_PROF_WO, LVK_PROF_GATE_UP, LVK_PROF_SILU, LVK_PROF_DOWN, LVK_PROF_HEAD, LVK_PROF_SAMPLE, LVK_PROF_COUNT
+} lvk_prof_kind;
+
+typedef struct lvk_llama_profile {
+    double ms[LVK_PROF_COUNT];
+    uint32_t steps;
+} lvk_llama_profile;
+
+const char *lvk_prof_kind_name(lvk_prof_kind kind);
 
 typedef struct lvk_llama_layer {
     lvk_weight attn_norm, wq, wk, wv, wo, ffn_norm, w1, w2, w3;
@@ -63,6 +77,9 @@ typedef struct lvk_llama {
     lvk_topk_op topk;
     uint32_t top_k;                  /* kk of the prepared top-k op */
     lvk_cmd cmd;
+    bool profiling;
+    uint8_t prof_kind[1024];         /* kind of the work that ends at each timestamp */
+    lvk_llama_profile profile;
     uint64_t weight_bytes;           /* bytes of weights read per token */
     double load_seconds;
 } lvk_llama;
