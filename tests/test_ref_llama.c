@@ -159,15 +159,23 @@ static double json_double(const cJSON *obj, const char *key)
 static void regenerate_ckpt(fixture *fx, const cJSON *json)
 {
     snprintf(fx->ckpt_path, sizeof fx->ckpt_path, "%s/%s.ckpt", LVK_TEST_TMP, fx->name);
-    char cmd[4096];
-    int used = snprintf(cmd, sizeof cmd, "\"%s/llama-vk-testmodel\" -o \"%s\"", LVK_BIN_DIR, fx->ckpt_path);
+    char args[1024] = "";
+    size_t used = 0;
     const cJSON *arg;
     cJSON_ArrayForEach(arg, cJSON_GetObjectItemCaseSensitive(json, "testmodel_args")) {
         assert_true(cJSON_IsString(arg));
-        used += snprintf(cmd + used, sizeof cmd - (size_t)used, " %s", arg->valuestring);
-        assert_true(used < (int)sizeof cmd);
+        used += (size_t)snprintf(args + used, sizeof args - used, " %s", arg->valuestring);
+        assert_true(used < sizeof args);
     }
-    assert_int_equal(system(cmd), 0);
+    char cmd[4096];
+#if defined(_WIN32)
+    /* cmd.exe strips the outer quotes of a line that starts with one: add a pair to be stripped */
+    snprintf(cmd, sizeof cmd, "\"\"%s/llama-vk-testmodel\" -o \"%s\"%s\"", LVK_BIN_DIR, fx->ckpt_path, args);
+#else
+    snprintf(cmd, sizeof cmd, "\"%s/llama-vk-testmodel\" -o \"%s\"%s", LVK_BIN_DIR, fx->ckpt_path, args);
+#endif
+    if (system(cmd) != 0)
+        fail_msg("failed: %s", cmd);
 
     size_t size;
     char *bytes = read_whole_file(fx->ckpt_path, &size);
@@ -291,11 +299,15 @@ static size_t argmax(const float *v, size_t n)
 
 /* ---- (1) against HuggingFace --------------------------------------------------------------- */
 
-/* HF runs in fp32: its dot products over 64..172 terms carry relative errors of a few 1e-7, which after
- * two layers and the lm_head leave an NMSE near 1e-13 (measured: see the report in tools/hf_oracle.py's
- * fixtures). A real mistake is far above 1e-9: swapping the RoPE pairing, an off-by-one position, the wrong
- * GQA head, a missing norm weight or eps 1e-6 for 1e-5 each gives 1e-8 (eps) to 1 (the rest). */
-#define HF_MAX_NMSE 1e-9
+/* Why 1e-11. The reference is fp64 throughout, so the difference is HF's own fp32 rounding: dot products
+ * of 64..172 terms with relative errors of a few 1e-7, which after two layers and the lm_head leave an NMSE
+ * of 4.1e-14 on both models (largest logit difference 7e-7). 1e-11 leaves 250x room for other libm/BLAS
+ * roundings in regenerated fixtures. It has to be this tight because these tiny random models attend
+ * almost uniformly and are insensitive to some mistakes; measured with deliberate bugs in the reference:
+ * norm eps 1e-6 instead of 1e-5 -> 1.8e-10, rope theta 1% off on q -> 6.4e-9, silu(x) + 1e-4 x -> 1.7e-9,
+ * wrong rotation sign -> 3.9e-3, GQA head h % kv instead of h / group -> 0.16 (LLaMA3-style model).
+ * The 1e-6 a GPU-vs-reference check would use would miss the first three. */
+#define HF_MAX_NMSE 1e-11
 
 static void test_matches_hf(void **state)
 {
@@ -391,8 +403,8 @@ static void test_fp16_kv(void **state)
         forward_ok(m, fx->tokens, fx->n_tokens, 0, true, logits);
         double e = nmse(logits, fx->hf_logits, count);
         printf("%s: with the fp16 KV cache, NMSE vs HF %.3g\n", fx->name, e);
-        assert_true(e > 1e-12);
-        assert_true(e < 1e-4);
+        assert_true(e > 1e-12); /* measured 6.6e-9 and 8.7e-9: the rounding is there... */
+        assert_true(e < 1e-6);  /* ...and it is only fp16 rounding of K and V */
         lvk_ref_llama_free(m);
         free(logits);
     }
