@@ -11,6 +11,7 @@
 
 #include "base/utf8.h"
 #include "io/tokenizer.h"
+#include "io/tokenizer_internal.h"
 
 typedef struct model_file {
     uint8_t *data;
@@ -286,6 +287,32 @@ static void llama3_round_trips(void **state)
     round_trip(llama3.tok, true);
 }
 
+/* The SentencePiece encoder merges word by word when no piece joins words (true for LLaMA-2); that
+ * must give exactly what one merge over the whole text gives. */
+static void llama2_word_by_word_equals_whole_text(void **state)
+{
+    (void)state;
+    lvk_tokenizer *tok = llama2.tok;
+    assert_true(tok->words_independent);
+    char text[4 * 300 + 1];
+    for (int iter = 0; iter < 500; iter++) {
+        size_t len = random_text(text, 300);
+        for (size_t i = 0; i < len; i++) /* more spaces, so there are many words */
+            if (text[i] == 'x' || (iter % 3 == 0 && text[i] == 'a'))
+                text[i] = ' ';
+        int32_t *a, *b;
+        size_t na, nb;
+        encode_ok(tok, text, len, 0, &a, &na);
+        tok->words_independent = false;
+        encode_ok(tok, text, len, 0, &b, &nb);
+        tok->words_independent = true;
+        assert_int_equal(na, nb);
+        assert_memory_equal(a, b, na * sizeof *a);
+        free(a);
+        free(b);
+    }
+}
+
 /* Tokens that split a character: the detokenizer holds the bytes back until the character is complete,
  * and turns bytes that cannot complete one into U+FFFD. */
 static void detokenizer_partial_characters(void **state)
@@ -464,6 +491,7 @@ int main(void)
         cmocka_unit_test(llama2_control_tokens),
         cmocka_unit_test(llama2_round_trips),
         cmocka_unit_test(llama3_round_trips),
+        cmocka_unit_test(llama2_word_by_word_equals_whole_text),
         cmocka_unit_test(detokenizer_partial_characters),
         cmocka_unit_test(invalid_utf8_is_an_error),
         cmocka_unit_test(llama2_damaged_files),

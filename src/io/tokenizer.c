@@ -73,35 +73,39 @@ bool lvk_tok_map_build(lvk_tokenizer *tok, int n, bool (*include)(const lvk_toke
     tok->map.slots = malloc(slots * sizeof *tok->map.slots);
     if (!tok->map.slots)
         return lvk_fail(err, "out of memory for the token table");
-    memset(tok->map.slots, 0xff, slots * sizeof *tok->map.slots); /* all -1 */
+    for (size_t i = 0; i < slots; i++)
+        tok->map.slots[i].id = -1;
     tok->map.mask = slots - 1;
     for (int id = 0; id < n; id++) {
         const lvk_token_info *t = &tok->tokens[id];
         if (include && !include(t))
             continue;
         const char *text = lvk_tok_text(tok, id);
-        size_t i = (size_t)lvk_tok_hash(text, t->text_len) & tok->map.mask;
-        while (tok->map.slots[i] >= 0) {
-            int32_t other = tok->map.slots[i];
+        uint64_t h = lvk_tok_hash(text, t->text_len);
+        size_t i = (size_t)h & tok->map.mask;
+        while (tok->map.slots[i].id >= 0) {
+            int32_t other = tok->map.slots[i].id;
             if (tok->tokens[other].text_len == t->text_len && memcmp(lvk_tok_text(tok, other), text, t->text_len) == 0)
                 return lvk_fail(err, "%s: token %d has the same bytes as token %d", name, id, other);
             i = (i + 1) & tok->map.mask;
         }
-        tok->map.slots[i] = id;
+        tok->map.slots[i].id = id;
+        tok->map.slots[i].hash = (uint32_t)(h >> 32);
     }
     return true;
 }
 
 int32_t lvk_tok_map_find(const lvk_tokenizer *tok, const char *s, size_t len)
 {
-    size_t i = (size_t)lvk_tok_hash(s, len) & tok->map.mask;
-    for (;;) {
-        int32_t id = tok->map.slots[i];
-        if (id < 0)
+    uint64_t h = lvk_tok_hash(s, len);
+    uint32_t tag = (uint32_t)(h >> 32);
+    for (size_t i = (size_t)h & tok->map.mask;; i = (i + 1) & tok->map.mask) {
+        const lvk_token_slot *slot = &tok->map.slots[i];
+        if (slot->id < 0)
             return -1;
-        if (tok->tokens[id].text_len == len && memcmp(lvk_tok_text(tok, id), s, len) == 0)
-            return id;
-        i = (i + 1) & tok->map.mask;
+        if (slot->hash == tag && tok->tokens[slot->id].text_len == len &&
+            memcmp(lvk_tok_text(tok, slot->id), s, len) == 0)
+            return slot->id;
     }
 }
 
@@ -181,14 +185,15 @@ static void try_add_pair(const lvk_tokenizer *tok, const char *text, const lvk_b
 bool lvk_bpe_work_reserve(lvk_bpe_work *w, size_t n_symbols, lvk_err *err)
 {
     if (n_symbols > w->syms_cap) {
-        lvk_bpe_symbol *syms = realloc(w->syms, n_symbols * sizeof *syms);
+        size_t cap = n_symbols > 2 * w->syms_cap ? n_symbols : 2 * w->syms_cap; /* grow geometrically */
+        lvk_bpe_symbol *syms = realloc(w->syms, cap * sizeof *syms);
         if (!syms)
-            return lvk_fail(err, "out of memory for %zu BPE symbols", n_symbols);
+            return lvk_fail(err, "out of memory for %zu BPE symbols", cap);
         w->syms = syms;
-        w->syms_cap = n_symbols;
+        w->syms_cap = cap;
     }
     /* Every merge pushes at most two new pairs, on top of the n - 1 initial ones. */
-    size_t heap_need = 3 * n_symbols + 1;
+    size_t heap_need = 3 * w->syms_cap + 1;
     if (heap_need > w->heap_cap) {
         bpe_pair *heap = realloc(w->heap, heap_need * sizeof *heap);
         if (!heap)

@@ -28,8 +28,13 @@ typedef struct lvk_token_info {
 } lvk_token_info;
 
 /* Open-addressing hash table from token bytes (the text of an id) to id. */
+typedef struct lvk_token_slot {
+    uint32_t hash; /* low bits of the text's hash: most mismatches are rejected without touching the text */
+    int32_t id;    /* -1 for an empty slot */
+} lvk_token_slot;
+
 typedef struct lvk_token_map {
-    int32_t *slots; /* id, or -1 for empty */
+    lvk_token_slot *slots;
     size_t mask;    /* number of slots - 1 (a power of two) */
 } lvk_token_map;
 
@@ -44,6 +49,9 @@ struct lvk_tokenizer {
 
     /* SentencePiece settings (from normalizer_spec / trainer_spec). */
     bool add_dummy_prefix, remove_extra_whitespaces, escape_whitespaces, byte_fallback;
+    /* No mergeable piece has '▁' right after another character: words (runs starting at a '▁' that
+     * follows something else) can then be merged one at a time, with the same result. */
+    bool words_independent;
     int32_t byte_ids[256];  /* id of <0xNN>, or -1 */
     int32_t *user_defined;  /* ids of USER_DEFINED pieces (matched whole, never split) */
     size_t n_user_defined;

@@ -288,6 +288,27 @@ static bool is_user_defined(const lvk_token_info *t)
     return t->kind == LVK_TOKEN_USER_DEFINED;
 }
 
+static bool is_space_symbol(const char *s)
+{
+    return memcmp(s, SPACE_SYMBOL, 3) == 0;
+}
+
+/* True if some mergeable piece has '▁' after a character that is not '▁' ("a▁b"): a merge could then
+ * join the end of one word to the next. */
+static bool any_piece_joins_words(const lvk_tokenizer *tok)
+{
+    for (int id = 0; id < tok->n_vocab; id++) {
+        const lvk_token_info *t = &tok->tokens[id];
+        if (t->kind != LVK_TOKEN_NORMAL && t->kind != LVK_TOKEN_USER_DEFINED && t->kind != LVK_TOKEN_UNUSED)
+            continue;
+        const char *s = lvk_tok_text(tok, id);
+        for (size_t i = 1; i + 3 <= t->text_len; i++)
+            if (is_space_symbol(s + i) && !(i >= 3 && is_space_symbol(s + i - 3)))
+                return true;
+    }
+    return false;
+}
+
 bool lvk_spm_load(lvk_tokenizer *tok, const uint8_t *data, size_t size, const char *name, lvk_err *err)
 {
     spm_spec spec;
@@ -352,6 +373,7 @@ bool lvk_spm_load(lvk_tokenizer *tok, const uint8_t *data, size_t size, const ch
             if (is_user_defined(&tok->tokens[id]))
                 tok->user_defined[k++] = id;
     }
+    tok->words_independent = tok->escape_whitespaces && !any_piece_joins_words(tok);
     return lvk_tok_map_build(tok, tok->n_vocab, NULL, name, err);
 }
 
@@ -424,6 +446,20 @@ static bool emit_symbol(const lvk_tokenizer *tok, const char *s, size_t len, boo
     return lvk_id_list_push(out, tok->unk_id, err);
 }
 
+/* Merges the symbols w->syms[0..n) and appends their ids. */
+static bool merge_and_emit(const lvk_tokenizer *tok, const char *norm, lvk_bpe_work *w, size_t n, bool *prev_unknown,
+                           lvk_id_list *out, lvk_err *err)
+{
+    if (n == 0)
+        return true;
+    w->syms[n - 1].next = -1;
+    lvk_bpe_merge(tok, norm, w, n);
+    for (int32_t i = 0; i >= 0; i = w->syms[i].next)
+        if (!emit_symbol(tok, norm + w->syms[i].start, w->syms[i].len, prev_unknown, out, err))
+            return false;
+    return true;
+}
+
 bool lvk_spm_encode(const lvk_tokenizer *tok, const char *text, size_t len, lvk_id_list *out, lvk_err *err)
 {
     if (len > (SIZE_MAX / 3) - 3 || len > UINT32_MAX / 4)
@@ -433,34 +469,39 @@ bool lvk_spm_encode(const lvk_tokenizer *tok, const char *text, size_t len, lvk_
         return lvk_fail(err, "out of memory normalizing %zu bytes", len);
     size_t n = normalize(tok, text, len, norm);
 
+    /* Split into characters (user-defined pieces whole); merge word by word when that is exact
+     * (see words_independent), which keeps the queue small and the encoder fast on long texts. */
     lvk_bpe_work w = {0};
-    if (!lvk_bpe_work_reserve(&w, n + 1, err)) {
-        free(norm);
-        return false;
-    }
+    bool ok = true, prev_unknown = false;
     size_t n_syms = 0;
-    for (size_t i = 0; i < n;) {
+    for (size_t i = 0; i < n && ok;) {
         size_t ud = tok->n_user_defined ? user_defined_at(tok, norm + i, n - i) : 0;
         uint32_t cp;
         size_t clen = ud ? ud : (size_t)lvk_utf8_decode((const uint8_t *)norm + i, n - i, &cp);
         if (clen == 0)
             clen = 1; /* cannot happen: the text was validated */
+        if (tok->words_independent && n_syms > 0 && !ud && clen == 3 && is_space_symbol(norm + i)) {
+            const lvk_bpe_symbol *prev = &w.syms[n_syms - 1];
+            if (!(prev->len == 3 && is_space_symbol(norm + prev->start))) {
+                ok = merge_and_emit(tok, norm, &w, n_syms, &prev_unknown, out, err);
+                n_syms = 0;
+            }
+        }
+        if (!ok || !lvk_bpe_work_reserve(&w, n_syms + 1, err)) {
+            ok = false;
+            break;
+        }
         lvk_bpe_symbol *s = &w.syms[n_syms];
         s->start = (uint32_t)i;
         s->len = (uint32_t)clen;
         s->prev = (int32_t)n_syms - 1;
-        s->next = i + clen < n ? (int32_t)n_syms + 1 : -1;
+        s->next = (int32_t)n_syms + 1;
         s->frozen = ud > 0;
         n_syms++;
         i += clen;
     }
-    bool ok = true;
-    if (n_syms > 0) {
-        lvk_bpe_merge(tok, norm, &w, n_syms);
-        bool prev_unknown = false;
-        for (int32_t i = 0; i >= 0 && ok; i = w.syms[i].next)
-            ok = emit_symbol(tok, norm + w.syms[i].start, w.syms[i].len, &prev_unknown, out, err);
-    }
+    if (ok)
+        ok = merge_and_emit(tok, norm, &w, n_syms, &prev_unknown, out, err);
     lvk_bpe_work_free(&w);
     free(norm);
     return ok;
