@@ -138,7 +138,7 @@ typedef struct fixture {
     float *hf_logits; /* [n_tokens, vocab] */
 } fixture;
 
-static fixture fixtures[] = {{.name = "llama2_tiny"}, {.name = "llama3_tiny"}};
+static fixture fixtures[] = {{.name = "llama2_tiny"}, {.name = "llama3_tiny"}, {.name = "f32_mqa_tiny"}};
 enum { N_FIXTURES = sizeof fixtures / sizeof fixtures[0] };
 
 static int json_int(const cJSON *obj, const char *key)

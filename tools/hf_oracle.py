@@ -50,6 +50,16 @@ FIXTURES = [
                    "norm_eps": 1e-5, "rope_theta": 500000.0},
         "tokens": [1, 200, 7, 7, 255, 0, 64, 128, 33, 90, 2, 11],
     },
+    {
+        "name": "f32_mqa_tiny",
+        "version": 2,
+        # Float32 weights and one kv head shared by both query heads (multi-query attention)
+        "testmodel_args": ["-V", "2", "--dim", "32", "--layers", "1", "--heads", "2", "--kv-heads", "1",
+                           "--ffn", "96", "--vocab", "128", "--dtype", "Float32", "--seed", "13"],
+        "config": {"dim": 32, "n_layers": 1, "n_heads": 2, "n_kv_heads": 1, "ffn_dim": 96, "vocab_size": 128,
+                   "norm_eps": 1e-5, "rope_theta": 10000.0},
+        "tokens": [1, 127, 64, 3, 3, 100, 2, 50, 9, 77, 0, 31],
+    },
 ]
 
 

@@ -37,6 +37,7 @@ struct lvk_ref_llama {
     double *k_cache, *v_cache; /* [n_layers][max_seq][kv_dim] each */
     uint8_t *row_bytes;        /* a weight row that straddles two slices, gathered */
     double *row;               /* the current weight row, converted */
+    float *f16_table;          /* every fp16 bit pattern's value, 256 KiB: conversion is a look-up */
 };
 
 /* ---- weights ----------------------------------------------------------------------------- */
@@ -83,28 +84,40 @@ static bool load_row(lvk_ref_llama *m, const lvk_ckpt_tensor *t, uint64_t r, int
             return false;
         p = m->row_bytes;
     }
-    for (int i = 0; i < len; i++) {
-        if (t->dtype == LVK_DTYPE_F32) {
+    double *row = m->row;
+    if (t->dtype == LVK_DTYPE_F32) {
+        for (int i = 0; i < len; i++) {
             float f;
             memcpy(&f, p + 4 * (size_t)i, 4);
-            m->row[i] = f;
-        } else {
-            uint16_t h;
-            memcpy(&h, p + 2 * (size_t)i, 2);
-            m->row[i] = t->dtype == LVK_DTYPE_F16 ? lvk_f16_to_f32(h) : lvk_bf16_to_f32(h);
+            row[i] = f;
         }
+    } else if (t->dtype == LVK_DTYPE_BF16) {
+        for (int i = 0; i < len; i++)
+            row[i] = lvk_bf16_to_f32((uint16_t)(p[2 * (size_t)i] | p[2 * (size_t)i + 1] << 8));
+    } else {
+        for (int i = 0; i < len; i++)
+            row[i] = m->f16_table[p[2 * (size_t)i] | p[2 * (size_t)i + 1] << 8];
     }
     return true;
 }
 
 /* ---- the pieces of the math -------------------------------------------------------------- */
 
+/* Four interleaved partial sums: a fixed order (so results are reproducible and the same for a token
+ * in a prefill or alone) that does not wait on one long chain of additions. */
 static double dot(const double *a, const double *b, int n)
 {
-    double s = 0.0;
-    for (int i = 0; i < n; i++)
-        s += a[i] * b[i];
-    return s;
+    double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+    int i = 0;
+    for (; i + 4 <= n; i += 4) {
+        s0 += a[i] * b[i];
+        s1 += a[i + 1] * b[i + 1];
+        s2 += a[i + 2] * b[i + 2];
+        s3 += a[i + 3] * b[i + 3];
+    }
+    for (; i < n; i++)
+        s0 += a[i] * b[i];
+    return (s0 + s1) + (s2 + s3);
 }
 
 /* y[t] = x[t] · Wᵀ for the n tokens, W [out, in] as stored. */
@@ -227,15 +240,18 @@ bool lvk_ref_llama_create(lvk_ref_llama **out, const lvk_model_config *cfg, cons
     m->layers = calloc((size_t)cfg->n_layers, sizeof *m->layers);
     m->row_bytes = malloc((size_t)widest * 4);
     m->row = malloc((size_t)widest * sizeof(double));
+    m->f16_table = malloc(65536 * sizeof(float));
     if (cache_elems <= SIZE_MAX / sizeof(double)) {
         m->k_cache = malloc((size_t)cache_elems * sizeof(double));
         m->v_cache = malloc((size_t)cache_elems * sizeof(double));
     }
-    if (!m->layers || !m->row_bytes || !m->row || !m->k_cache || !m->v_cache) {
+    if (!m->layers || !m->row_bytes || !m->row || !m->f16_table || !m->k_cache || !m->v_cache) {
         lvk_ref_llama_free(m);
         return lvk_fail(err, "reference model: out of memory for a KV cache of %u positions (%.1f MiB, fp64)", max_seq,
                         2.0 * (double)cache_elems * sizeof(double) / 1048576.0);
     }
+    for (uint32_t h = 0; h < 65536; h++)
+        m->f16_table[h] = lvk_f16_to_f32((uint16_t)h);
     bool ok = (m->embedding = find_tensor(ck, "model.tok_embeddings.embedding_weight", err)) &&
               (m->norm_out = find_tensor(ck, "model.norm_out.weight", err)) &&
               (m->lm_head = find_tensor(ck, "lm_head.weight", err));
@@ -256,6 +272,7 @@ void lvk_ref_llama_free(lvk_ref_llama *m)
     free(m->layers);
     free(m->row_bytes);
     free(m->row);
+    free(m->f16_table);
     free(m->k_cache);
     free(m->v_cache);
     free(m);
