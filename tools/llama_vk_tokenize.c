@@ -308,7 +308,7 @@ static int run(int argc, char **argv)
     size_t n_ids;
     int flags = (o.no_bos ? 0 : LVK_ENCODE_BOS) | (o.special ? LVK_ENCODE_SPECIAL : 0);
     if (!lvk_tokenizer_encode(tok, text, len, flags, &ids, &n_ids, &err)) {
-        fprintf(stderr, "error: %s%s\n", o.input_file ? o.input_file : "TEXT", err.msg + (sizeof "encode" - 1));
+        fprintf(stderr, "error: %s: %s\n", o.input_file ? o.input_file : "TEXT", err.msg);
         free(owned);
         lvk_tokenizer_free(tok);
         return 1;
