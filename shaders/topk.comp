@@ -1,23 +1,36 @@
 #version 450
-// Top-k over logits [n] fp32, k <= 256, in two dispatches (spec constant PASS); ranking in rank.glsl.
-// Each workgroup keeps a best-first list of 256 entries in shared memory and folds in tiles of 256 candidates:
-// sort the tile worst-first (bitonic), keep the better of list[i] and tile[i] for every i (the best 256 of
-// both, as a bitonic sequence), then a bitonic merge makes the list best-first again.
-//   pass 0: workgroup g folds the logits tiles g, g + G, g + 2G, ... and writes its list to partials[g*256 ..].
-//   pass 1: one workgroup folds the G lists (each already sorted: read backwards, no sort needed) and writes
-//           the first k entries to out = {index, value}[k].
-// 128 invocations, two entries each: 128 is the smallest maxComputeWorkGroupInvocations Vulkan allows.
+// Top-k over logits [n] fp32, k <= 256, sorted best first; ranking in rank.glsl. Four dispatches (spec constant
+// PASS) with barriers between. The logits are cut into blocks of BLOCK entries (invocation g of workgroup w owns
+// w*WG*BLOCK + j*WG + g, j < BLOCK: neighbouring lanes read neighbouring words).
+//   pass 0: every invocation writes the best entry of its block to block_best[].
+//   pass 1: one workgroup finds E, the k-th best of the block bests, and zeroes the candidate count.
+//           At least k distinct entries rank >= E, so the top k all rank >= E; and only the k blocks whose best
+//           ranks >= E can hold such entries, so there are at most k * BLOCK candidates (the buffer's size).
+//   pass 2: invocations whose block best ranks >= E append their entries that rank >= E to candidates[].
+//   pass 3: one workgroup keeps the best 256 of the candidates and writes the first k to out = {index, value}[k].
+// The single workgroup keeps a best-first list of 256 in shared memory and folds in tiles of 256: sort the tile
+// worst-first (bitonic), keep the better of list[i] and tile[i] for every i (the best 256 of both, a bitonic
+// sequence), then a bitonic merge makes the list best-first again. 128 invocations with two entries each
+// (128 is the smallest maxComputeWorkGroupInvocations Vulkan allows).
 layout(local_size_x = 128) in;
 layout(constant_id = 0) const uint PASS = 0;
+const uint WG = 128u;
+const uint BLOCK = 32u;
+const uint K = 256u;
 
 layout(std430, binding = 0) readonly buffer Logits { float logits[]; };
-layout(std430, binding = 1) buffer Partials { uvec2 partials[]; }; // {index, float bits}
-layout(std430, binding = 2) writeonly buffer Out { uvec2 outv[]; };
-layout(push_constant) uniform P { uint n, k, n_groups; } p;
+layout(std430, binding = 1) buffer BlockBest { uvec2 block_best[]; }; // {index, float bits}
+layout(std430, binding = 2) buffer Candidates {
+    uint n_candidates;
+    uint pad;
+    uvec2 threshold;    // E
+    uvec2 candidates[]; // k * BLOCK of them
+};
+layout(std430, binding = 3) writeonly buffer Out { uvec2 outv[]; };
+layout(push_constant) uniform P { uint n, k, n_blocks, capacity; } p;
 
 #include "rank.glsl"
 
-const uint K = 256u;
 shared float list_v[K];
 shared uint list_i[K];
 shared float tile_v[K];
@@ -46,7 +59,7 @@ void sort_tile_worst_first(uint lane)
 void fold_tile_into_list(uint lane)
 {
     for (uint h = 0u; h < 2u; h++) {
-        uint i = lane + h * 128u;
+        uint i = lane + h * WG;
         if (lvk_better(tile_v[i], tile_i[i], list_v[i], list_i[i])) {
             list_v[i] = tile_v[i];
             list_i[i] = tile_i[i];
@@ -63,46 +76,74 @@ void fold_tile_into_list(uint lane)
     }
 }
 
+// The best K of entries[0 .. count) (unordered) into the list, best first; one workgroup.
+void best_of_entries(uint lane, uint which, uint count)
+{
+    for (uint h = 0u; h < 2u; h++) {
+        list_v[lane + h * WG] = lvk_nan();
+        list_i[lane + h * WG] = LVK_NO_INDEX;
+    }
+    barrier();
+    for (uint base = 0u; base < count; base += K) {
+        for (uint h = 0u; h < 2u; h++) {
+            uint e = base + lane + h * WG;
+            uvec2 c = uvec2(LVK_NO_INDEX, floatBitsToUint(lvk_nan()));
+            if (e < count)
+                c = which == 0u ? block_best[e] : candidates[e];
+            tile_i[lane + h * WG] = c.x;
+            tile_v[lane + h * WG] = uintBitsToFloat(c.y);
+        }
+        barrier();
+        sort_tile_worst_first(lane);
+        fold_tile_into_list(lane);
+    }
+}
+
+uint block_element(uint j) { return gl_WorkGroupID.x * WG * BLOCK + j * WG + gl_LocalInvocationID.x; }
+
+bool at_least_threshold(float v, uint i)
+{
+    return !lvk_better(uintBitsToFloat(threshold.y), threshold.x, v, i);
+}
+
 void main()
 {
     uint lane = gl_LocalInvocationID.x;
-    for (uint h = 0u; h < 2u; h++) {
-        list_v[lane + h * 128u] = lvk_nan();
-        list_i[lane + h * 128u] = LVK_NO_INDEX;
-    }
-    barrier();
     if (PASS == 0u) {
-        uint n_tiles = (p.n + K - 1u) / K;
-        for (uint tile = gl_WorkGroupID.x; tile < n_tiles; tile += p.n_groups) {
-            for (uint h = 0u; h < 2u; h++) {
-                uint e = tile * K + lane + h * 128u;
-                bool inside = e < p.n;
-                tile_v[lane + h * 128u] = inside ? logits[min(e, p.n - 1u)] : lvk_nan();
-                tile_i[lane + h * 128u] = inside ? e : LVK_NO_INDEX;
+        float best_v = lvk_nan();
+        uint best_i = LVK_NO_INDEX;
+        for (uint j = 0u; j < BLOCK; j++) {
+            uint e = block_element(j);
+            if (e < p.n && lvk_better(logits[e], e, best_v, best_i)) {
+                best_v = logits[e];
+                best_i = e;
             }
-            barrier();
-            sort_tile_worst_first(lane);
-            fold_tile_into_list(lane);
         }
+        block_best[gl_GlobalInvocationID.x] = uvec2(best_i, floatBitsToUint(best_v));
+    } else if (PASS == 1u) {
+        best_of_entries(lane, 0u, p.n_blocks);
+        if (lane == 0u) {
+            threshold = uvec2(list_i[p.k - 1u], floatBitsToUint(list_v[p.k - 1u]));
+            n_candidates = 0u;
+        }
+    } else if (PASS == 2u) {
+        uvec2 b = block_best[gl_GlobalInvocationID.x];
+        if (b.x == LVK_NO_INDEX || !at_least_threshold(uintBitsToFloat(b.y), b.x))
+            return;
+        for (uint j = 0u; j < BLOCK; j++) {
+            uint e = block_element(j);
+            if (e < p.n && at_least_threshold(logits[e], e)) {
+                uint slot = atomicAdd(n_candidates, 1u);
+                if (slot < p.capacity) // always true (see above); a guard against writing out of bounds
+                    candidates[slot] = uvec2(e, floatBitsToUint(logits[e]));
+            }
+        }
+    } else {
+        best_of_entries(lane, 1u, min(n_candidates, p.capacity));
         for (uint h = 0u; h < 2u; h++) {
-            uint i = lane + h * 128u;
-            partials[gl_WorkGroupID.x * K + i] = uvec2(list_i[i], floatBitsToUint(list_v[i]));
+            uint i = lane + h * WG;
+            if (i < p.k)
+                outv[i] = uvec2(list_i[i], floatBitsToUint(list_v[i]));
         }
-        return;
-    }
-    for (uint g = 0u; g < p.n_groups; g++) {
-        for (uint h = 0u; h < 2u; h++) {
-            uint i = lane + h * 128u;
-            uvec2 c = partials[g * K + (K - 1u - i)];
-            tile_v[i] = uintBitsToFloat(c.y);
-            tile_i[i] = c.x;
-        }
-        barrier();
-        fold_tile_into_list(lane);
-    }
-    for (uint h = 0u; h < 2u; h++) {
-        uint i = lane + h * 128u;
-        if (i < p.k)
-            outv[i] = uvec2(list_i[i], floatBitsToUint(list_v[i]));
     }
 }

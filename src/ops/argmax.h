@@ -25,12 +25,13 @@ bool lvk_argmax_prepare(lvk_kernels *k, lvk_argmax_op *op, const lvk_view *logit
                         lvk_arena *scratch, lvk_err *err);
 void lvk_argmax_record(lvk_cmd *c, const lvk_argmax_op *op);
 
-/* Top-k, kk <= 256, sorted best first. Two dispatches with a barrier between: each workgroup keeps the best 256 of
- * its tiles (scratch: 2 KiB per workgroup), then one workgroup merges those lists. */
+/* Top-k, kk <= 256, sorted best first, in four dispatches with barriers between (see shaders/topk.comp): best of
+ * each block of 32, the kk-th best of those as a threshold, the entries at or above it (at most kk * 32), their
+ * best kk. Scratch: n / 4 + kk * 256 bytes or so. */
 typedef struct lvk_topk_op {
-    const lvk_pipeline *partial_pass, *final_pass;
-    VkDescriptorSet partial_set, final_set;
-    uint32_t n, kk, groups;
+    const lvk_pipeline *passes[4];
+    VkDescriptorSet sets[4];
+    uint32_t n, kk, n_blocks, capacity, groups;
 } lvk_topk_op;
 
 /* logits: >= n floats; out: >= kk * 8 bytes; 1 <= kk <= min(n, 256). */

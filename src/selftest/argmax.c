@@ -152,6 +152,10 @@ bool lvk_selftest_argmax(lvk_selftest *t, lvk_err *err)
         {128256, 256, LOGITS_TIES},  {128256, 40, LOGITS_MAX_LAST}, {128256, 40, LOGITS_NAN_INF},
         {32000, 40, LOGITS_TIES},    {37, 37, LOGITS_NAN_INF},    {37, 5, LOGITS_ALL_EQUAL},
         {1, 1, LOGITS_RANDOM},
+        /* all equal: exactly k * 32 candidates pass the threshold, the buffer's full capacity */
+        {128256, 256, LOGITS_ALL_EQUAL},
+        /* fewer non-empty blocks (128) than k: the threshold is the sentinel and every entry is a candidate */
+        {300, 256, LOGITS_RANDOM},   {4097, 200, LOGITS_TIES},
     };
     if (lvk_selftest_wants(t, "argmax"))
         for (size_t i = 0; i < sizeof argmax_cases / sizeof argmax_cases[0]; i++)
