@@ -1,6 +1,7 @@
 #include "ops/attention.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/half.h"
@@ -11,6 +12,9 @@
 #define ATTN_MAX_SPLITS 32  /* most chunks a context is cut into on the split path */
 #define ATTN_MIN_CHUNK 128  /* fewest keys per chunk: below this the merge costs more than it saves */
 #define ATTN_SPLIT_TOKENS 4 /* AUTO takes the split path up to this many tokens */
+#define LANE_WG 32          /* LANE path: invocations per workgroup (no shared memory: any size works) */
+#define LANE_MAX_SPLITS 64  /* LANE path: most chunks per head; 32 heads x 64 keep many CPU threads busy */
+#define LANE_MIN_CHUNK 32   /* LANE path: fewest keys per invocation */
 
 typedef struct attn_push {
     uint32_t n_tokens, pos0, chunk, n_splits;
@@ -113,6 +117,53 @@ static const lvk_pipeline *attn_pipeline(lvk_kernels *k, uint32_t tile, bool spl
     return lvk_kernels_pipeline(k, &desc, err);
 }
 
+/* Texel views of the cache are possible when they fit maxTexelBufferElements and the offsets are aligned. */
+static bool texel_ok(const lvk_device *d, const lvk_view *v)
+{
+    uint64_t align = d->info->min_texel_buffer_offset_alignment ? d->info->min_texel_buffer_offset_alignment : 1;
+    return v->size % 16 == 0 && v->size / 16 <= d->info->max_texel_buffer_elements && v->offset % align == 0;
+}
+
+static bool env_set(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v && strcmp(v, "0") != 0;
+}
+
+/* The LANE path's pipeline and set: texel fetches where possible and wanted, else uvec4 storage loads. */
+static bool lane_prepare(lvk_kernels *k, lvk_attention_op *op, const lvk_view *qv, const lvk_view *kv,
+                         const lvk_view *vv, const lvk_view *part, uint32_t group, bool no_texel, lvk_err *err)
+{
+    op->texel = !no_texel && !env_set("LLAMA_VK_NO_TEXEL") && texel_ok(k->d, kv) && texel_ok(k->d, vv);
+    op->lane_wg = LANE_WG;
+    lvk_pipeline_desc desc = {
+        .name = op->texel ? "attn_lane_texel" : "attn_lane_ssbo",
+        .spirv = op->texel ? lvk_spv_attn_lane_texel : lvk_spv_attn_lane_ssbo,
+        .spirv_size = op->texel ? lvk_spv_attn_lane_texel_size : lvk_spv_attn_lane_ssbo_size,
+        .n_bindings = 4,
+        .bindings = {LVK_BIND_STORAGE, op->texel ? LVK_BIND_UNIFORM_TEXEL : LVK_BIND_STORAGE,
+                     op->texel ? LVK_BIND_UNIFORM_TEXEL : LVK_BIND_STORAGE, LVK_BIND_STORAGE},
+        .push_size = sizeof(attn_push),
+        .n_spec = 6,
+        .spec = {LANE_WG, op->head_dim, op->n_heads, group, op->max_splits,
+                 float_bits((float)(1.0 / sqrt((double)op->head_dim)))},
+    };
+    op->split = lvk_kernels_pipeline(k, &desc, err);
+    if (!op->split)
+        return false;
+    lvk_binding b[4] = {{.view = *qv}, {.view = *kv}, {.view = *vv}, {.view = *part}};
+    if (op->texel) {
+        if (!lvk_texel_view_create(k->d, kv, VK_FORMAT_R32G32B32A32_UINT, &op->k_texel, err) ||
+            !lvk_texel_view_create(k->d, vv, VK_FORMAT_R32G32B32A32_UINT, &op->v_texel, err)) {
+            lvk_err_prefix(err, "attention: kv cache");
+            return false;
+        }
+        b[1].texel = op->k_texel;
+        b[2].texel = op->v_texel;
+    }
+    return lvk_kernels_set(k, op->split, b, &op->split_set, err);
+}
+
 bool lvk_attention_prepare(lvk_kernels *k, lvk_attention_op *op, const lvk_view *q, const lvk_view *k_cache,
                            const lvk_view *v_cache, const lvk_view *out, uint32_t n_heads, uint32_t n_kv_heads,
                            uint32_t head_dim, uint32_t max_seq, uint32_t max_tokens, lvk_arena *scratch,
@@ -120,7 +171,7 @@ bool lvk_attention_prepare(lvk_kernels *k, lvk_attention_op *op, const lvk_view 
 {
     memset(op, 0, sizeof *op);
     int path = opt ? opt->path : LVK_ATTN_AUTO;
-    if (path < LVK_ATTN_AUTO || path > LVK_ATTN_SIMPLE)
+    if (path < LVK_ATTN_AUTO || path > LVK_ATTN_LANE)
         return lvk_fail(err, "attention: unknown path %d", path);
     if (head_dim == 0 || head_dim % 2 != 0 || head_dim > 256)
         return lvk_fail(err, "attention: head_dim %u must be even and <= 256", head_dim);
@@ -152,12 +203,23 @@ bool lvk_attention_prepare(lvk_kernels *k, lvk_attention_op *op, const lvk_view 
     qv.size = ov.size = act_bytes;
     kv.size = vv.size = cache_bytes;
 
-    if (path == LVK_ATTN_AUTO || path == LVK_ATTN_SPLIT) {
-        op->split_max_tokens = path == LVK_ATTN_SPLIT ? max_tokens
+    /* The decode path: SPLIT or LANE, asked for or chosen for the device. */
+    int decode = 0;
+    if (path == LVK_ATTN_SPLIT || path == LVK_ATTN_LANE)
+        decode = path;
+    else if (path == LVK_ATTN_AUTO)
+        decode = k->d->info->type == VK_PHYSICAL_DEVICE_TYPE_CPU && head_dim % 8 == 0 ? LVK_ATTN_LANE : LVK_ATTN_SPLIT;
+    if (decode == LVK_ATTN_LANE && head_dim % 8 != 0)
+        return lvk_fail(err, "attention: the lane path needs head_dim %u to be a multiple of 8", head_dim);
+    if (decode) {
+        op->decode = decode;
+        op->split_max_tokens = path == decode ? max_tokens
                                : max_tokens < ATTN_SPLIT_TOKENS ? max_tokens
                                                                 : ATTN_SPLIT_TOKENS;
-        uint32_t splits = (max_seq + ATTN_MIN_CHUNK - 1) / ATTN_MIN_CHUNK;
-        op->max_splits = splits < ATTN_MAX_SPLITS ? splits : ATTN_MAX_SPLITS;
+        uint32_t cap = decode == LVK_ATTN_LANE ? LANE_MAX_SPLITS : ATTN_MAX_SPLITS;
+        op->min_chunk = decode == LVK_ATTN_LANE ? LANE_MIN_CHUNK : ATTN_MIN_CHUNK;
+        uint32_t splits = (max_seq + op->min_chunk - 1) / op->min_chunk;
+        op->max_splits = splits < cap ? splits : cap;
         uint64_t part_bytes =
             (uint64_t)op->split_max_tokens * n_heads * op->max_splits * (head_dim / 2 + 1) * 2 * sizeof(float);
         if (part_bytes > UINT32_MAX)
@@ -167,9 +229,17 @@ bool lvk_attention_prepare(lvk_kernels *k, lvk_attention_op *op, const lvk_view 
             lvk_err_prefix(err, "attention: split partials");
             return false;
         }
-        op->split = attn_pipeline(k, 1, true, n_heads, group, head_dim, op->max_splits, err);
-        if (!op->split)
-            return false;
+        if (decode == LVK_ATTN_LANE) {
+            if (!lane_prepare(k, op, &qv, &kv, &vv, &part, group, opt && opt->no_texel, err)) {
+                lvk_attention_destroy(k, op);
+                return false;
+            }
+        } else {
+            op->split = attn_pipeline(k, 1, true, n_heads, group, head_dim, op->max_splits, err);
+            lvk_binding sb[4] = {{.view = qv}, {.view = kv}, {.view = vv}, {.view = part}};
+            if (!op->split || !lvk_kernels_set(k, op->split, sb, &op->split_set, err))
+                return false;
+        }
         lvk_pipeline_desc merge = {
             .name = "attn_merge",
             .spirv = lvk_spv_attn_merge,
@@ -181,21 +251,24 @@ bool lvk_attention_prepare(lvk_kernels *k, lvk_attention_op *op, const lvk_view 
             .spec = {ATTN_WG, head_dim, n_heads, op->max_splits},
         };
         op->merge = lvk_kernels_pipeline(k, &merge, err);
-        if (!op->merge)
-            return false;
-        lvk_binding sb[4] = {{.view = qv}, {.view = kv}, {.view = vv}, {.view = part}};
         lvk_binding mb[2] = {{.view = part}, {.view = ov}};
-        if (!lvk_kernels_set(k, op->split, sb, &op->split_set, err) || !lvk_kernels_set(k, op->merge, mb, &op->merge_set, err))
+        if (!op->merge || !lvk_kernels_set(k, op->merge, mb, &op->merge_set, err)) {
+            lvk_attention_destroy(k, op);
             return false;
+        }
     }
-    if (path != LVK_ATTN_SPLIT) {
+    if (path == LVK_ATTN_AUTO || path == LVK_ATTN_PREFILL || path == LVK_ATTN_SIMPLE) {
         op->tile = path == LVK_ATTN_SIMPLE ? 1 : ATTN_TILE;
         op->tiled = attn_pipeline(k, op->tile, false, n_heads, group, head_dim, 1, err);
-        if (!op->tiled)
+        if (!op->tiled) {
+            lvk_attention_destroy(k, op);
             return false;
+        }
         lvk_binding tb[4] = {{.view = qv}, {.view = kv}, {.view = vv}, {.view = ov}};
-        if (!lvk_kernels_set(k, op->tiled, tb, &op->tiled_set, err))
+        if (!lvk_kernels_set(k, op->tiled, tb, &op->tiled_set, err)) {
+            lvk_attention_destroy(k, op);
             return false;
+        }
     }
     return true;
 }
@@ -211,21 +284,51 @@ void lvk_attention_record(lvk_cmd *c, const lvk_attention_op *op, uint32_t n_tok
     if (n_tokens == 0)
         return;
     attn_push push = {n_tokens, pos0, 0, 1};
-    bool split = op->split && n_tokens <= op->split_max_tokens;
-    if (!split) {
+    bool decode = op->decode && n_tokens <= op->split_max_tokens;
+    if (!decode) {
         uint32_t tiles = (n_tokens + op->tile - 1) / op->tile;
         lvk_cmd_dispatch(c, op->tiled, op->tiled_set, &push, 1, op->n_heads, tiles);
         return;
     }
-    /* Chunks of a multiple of the key block, at least ATTN_MIN_CHUNK keys, at most max_splits of them. */
+    /* Chunks of at least min_chunk keys (a multiple of the key block on the SPLIT path), at most max_splits. */
     uint32_t ctx = pos0 + n_tokens;
     uint32_t chunk = (ctx + op->max_splits - 1) / op->max_splits;
-    if (chunk < ATTN_MIN_CHUNK)
-        chunk = ATTN_MIN_CHUNK;
-    chunk = (chunk + op->wg - 1) / op->wg * op->wg;
+    if (chunk < op->min_chunk)
+        chunk = op->min_chunk;
+    if (op->decode == LVK_ATTN_SPLIT)
+        chunk = (chunk + op->wg - 1) / op->wg * op->wg;
     push.chunk = chunk;
     push.n_splits = (ctx + chunk - 1) / chunk;
-    lvk_cmd_dispatch(c, op->split, op->split_set, &push, push.n_splits, op->n_heads, n_tokens);
+    if (op->decode == LVK_ATTN_LANE)
+        lvk_cmd_dispatch(c, op->split, op->split_set, &push, (op->n_heads * push.n_splits + op->lane_wg - 1) / op->lane_wg,
+                         n_tokens, 1);
+    else
+        lvk_cmd_dispatch(c, op->split, op->split_set, &push, push.n_splits, op->n_heads, n_tokens);
     lvk_cmd_barrier(c);
     lvk_cmd_dispatch(c, op->merge, op->merge_set, &push, op->n_heads, n_tokens, 1);
+}
+
+void lvk_attention_destroy(lvk_kernels *k, lvk_attention_op *op)
+{
+    if (op->k_texel)
+        vkDestroyBufferView(k->d->dev, op->k_texel, NULL);
+    if (op->v_texel)
+        vkDestroyBufferView(k->d->dev, op->v_texel, NULL);
+    op->k_texel = op->v_texel = VK_NULL_HANDLE;
+}
+
+const char *lvk_attention_path_name(int path)
+{
+    switch (path) {
+    case LVK_ATTN_SPLIT:
+        return "split";
+    case LVK_ATTN_PREFILL:
+        return "prefill";
+    case LVK_ATTN_SIMPLE:
+        return "simple";
+    case LVK_ATTN_LANE:
+        return "lane";
+    default:
+        return "auto";
+    }
 }

@@ -8,7 +8,10 @@
  *   PREFILL one workgroup per (tile of 8 query tokens, head), online softmax over blocks of 64 keys; the tile shares
  *           every K/V load. For prompts.
  *   SIMPLE  the prefill kernel with one token per workgroup: the plainest path, kept as a cross-check.
- *   AUTO    SPLIT when n_tokens <= 4, else PREFILL. */
+ *   LANE    flash-decoding with one invocation (not workgroup) per (chunk, head, token): q and the accumulator live in
+ *           registers, no shared memory, no barriers, 16-byte cache loads (texel fetches where the device allows, else
+ *           storage loads; LLAMA_VK_NO_TEXEL=1 forces storage). Made for CPU devices (DESIGN §3.1). head_dim % 8 == 0.
+ *   AUTO    for n_tokens <= 4: LANE on CPU devices (when head_dim % 8 == 0), SPLIT elsewhere; else PREFILL. */
 #ifndef LVK_OPS_ATTENTION_H
 #define LVK_OPS_ATTENTION_H
 #include "ops/kernels.h"
@@ -36,19 +39,24 @@ typedef enum lvk_attention_path {
     LVK_ATTN_SPLIT = 1,
     LVK_ATTN_PREFILL = 2,
     LVK_ATTN_SIMPLE = 3,
+    LVK_ATTN_LANE = 4,
 } lvk_attention_path;
 
 typedef struct lvk_attention_options {
-    int path; /* lvk_attention_path; 0 = auto */
+    int path;      /* lvk_attention_path; 0 = auto */
+    bool no_texel; /* LANE path: storage loads even where texel fetches are possible */
 } lvk_attention_options;
 
 typedef struct lvk_attention_op {
-    int path;
-    const lvk_pipeline *split, *merge, *tiled; /* tiled = the PREFILL or SIMPLE kernel; NULL when not used */
+    int path;     /* as asked */
+    int decode;   /* the decode path chosen: LVK_ATTN_SPLIT or LVK_ATTN_LANE, 0 if none */
+    bool texel;   /* LANE reads the cache through k_texel / v_texel */
+    const lvk_pipeline *split, *merge, *tiled; /* split = SPLIT or LANE kernel; tiled = PREFILL or SIMPLE; NULL if unused */
     VkDescriptorSet split_set, merge_set, tiled_set;
+    VkBufferView k_texel, v_texel; /* owned; VK_NULL_HANDLE unless texel */
     uint32_t n_heads, head_dim, max_seq, max_tokens;
-    uint32_t split_max_tokens; /* tokens the split path takes (scratch is sized for them) */
-    uint32_t max_splits, wg, tile;
+    uint32_t split_max_tokens; /* tokens the decode path takes (scratch is sized for them) */
+    uint32_t max_splits, min_chunk, wg, lane_wg, tile;
 } lvk_attention_op;
 
 /* q, out fp32 [max_tokens, n_heads, head_dim]; head_dim even and <= 256; n_heads a multiple of n_kv_heads.
@@ -60,5 +68,9 @@ bool lvk_attention_prepare(lvk_kernels *k, lvk_attention_op *op, const lvk_view 
 /* Query token t (position pos0 + t) attends to cache rows 0 .. pos0 + t, which must already be stored.
  * Counts beyond max_tokens / max_seq are clamped. */
 void lvk_attention_record(lvk_cmd *c, const lvk_attention_op *op, uint32_t n_tokens, uint32_t pos0);
+/* Frees the texel views (the LANE path's). Safe on a zeroed or already destroyed op. */
+void lvk_attention_destroy(lvk_kernels *k, lvk_attention_op *op);
+/* Name of a path, for logs and tables. */
+const char *lvk_attention_path_name(int path);
 
 #endif

@@ -14,22 +14,9 @@
 typedef struct attn_case {
     uint32_t n_heads, n_kv_heads, head_dim, n_tokens, pos0;
     int path;
+    bool no_texel; /* LANE path through storage loads */
     bool bench_only;
 } attn_case;
-
-static const char *path_name(int path)
-{
-    switch (path) {
-    case LVK_ATTN_SPLIT:
-        return "attention.split";
-    case LVK_ATTN_PREFILL:
-        return "attention.prefill";
-    case LVK_ATTN_SIMPLE:
-        return "attention.simple";
-    default:
-        return "attention.auto";
-    }
-}
 
 /* Device buffers and host data of one case. */
 typedef struct attn_bufs {
@@ -101,8 +88,8 @@ static bool run_attention(lvk_selftest *t, const attn_case *ac, bool check_store
     lvk_view vkc = lvk_buffer_view_all(&b.k_cache), vvc = lvk_buffer_view_all(&b.v_cache);
     lvk_view vout = lvk_buffer_view_all(&b.out);
     lvk_kv_store_op store;
-    lvk_attention_op attn;
-    lvk_attention_options opt = {.path = ac->path};
+    lvk_attention_op attn = {0};
+    lvk_attention_options opt = {.path = ac->path, .no_texel = ac->no_texel};
     ok = ok &&
          lvk_kv_store_prepare(t->k, &store, &vks, &vvs, &vkc, &vvc, ac->n_kv_heads, ac->head_dim, max_seq,
                               ac->n_tokens, err) &&
@@ -110,7 +97,7 @@ static bool run_attention(lvk_selftest *t, const attn_case *ac, bool check_store
                                ac->n_tokens, &b.scratch, &opt, err) &&
          lvk_cmd_begin(t->d, &cmd, true, err);
     lvk_selftest_result r = {.dtype = "f16kv"};
-    snprintf(r.kernel, sizeof r.kernel, "%s", path_name(ac->path));
+    snprintf(r.kernel, sizeof r.kernel, "attention.%s%s", lvk_attention_path_name(ac->path), ac->no_texel ? "_ssbo" : "");
     snprintf(r.shape, sizeof r.shape, "%ux%u/%ux%u p%u", ac->n_tokens, ac->n_heads, ac->n_kv_heads, ac->head_dim,
              ac->pos0);
     if (ok) {
@@ -150,6 +137,7 @@ static bool run_attention(lvk_selftest *t, const attn_case *ac, bool check_store
         r.gbps = r.ms > 0 ? kv_bytes / (r.ms * 1e-3) / 1e9 : 0;
         lvk_selftest_report(t, &r);
     }
+    lvk_attention_destroy(t->k, &attn);
     lvk_cmd_destroy(t->d, &cmd);
     attn_bufs_destroy(t, &b);
     free(q), free(got), free(ks), free(vs), free(past);
@@ -161,38 +149,53 @@ bool lvk_selftest_attention(lvk_selftest *t, lvk_err *err)
 {
     if (!lvk_selftest_wants(t, "attention"))
         return true;
-    const int S = LVK_ATTN_SPLIT, P = LVK_ATTN_PREFILL, M = LVK_ATTN_SIMPLE, A = LVK_ATTN_AUTO;
+    const int S = LVK_ATTN_SPLIT, L = LVK_ATTN_LANE, P = LVK_ATTN_PREFILL, M = LVK_ATTN_SIMPLE, A = LVK_ATTN_AUTO;
     const attn_case cases[] = {
         /* decode: one token at context 1, 7, 512, 4096; LLaMA2 heads 32/32, LLaMA3 heads 32/8 */
-        {32, 32, 128, 1, 0, S, false},
-        {32, 8, 128, 1, 6, S, false},
-        {32, 32, 128, 1, 511, S, false},
-        {32, 8, 128, 1, 511, S, false},
-        {32, 32, 128, 1, 4095, S, false},
-        {32, 8, 128, 1, 4095, S, false},
-        {32, 8, 128, 1, 6, M, false},
-        {32, 8, 128, 1, 511, M, false},
-        {32, 8, 128, 1, 4095, A, false},
-        {32, 32, 128, 1, 8191, S, true},
-        {32, 8, 128, 1, 8191, S, true},
-        /* a few tokens through the split path: some chunks hold no key of the first token */
-        {6, 2, 64, 3, 255, S, false},
-        {6, 2, 128, 2, 700, A, false},
+        {32, 32, 128, 1, 0, S, false, false},
+        {32, 8, 128, 1, 6, S, false, false},
+        {32, 32, 128, 1, 511, S, false, false},
+        {32, 8, 128, 1, 511, S, false, false},
+        {32, 32, 128, 1, 4095, S, false, false},
+        {32, 8, 128, 1, 4095, S, false, false},
+        {32, 32, 128, 1, 0, L, false, false},
+        {32, 8, 128, 1, 6, L, false, false},
+        {32, 32, 128, 1, 511, L, false, false},
+        {32, 8, 128, 1, 511, L, false, false},
+        {32, 32, 128, 1, 4095, L, false, false},
+        {32, 8, 128, 1, 4095, L, false, false},
+        {32, 8, 128, 1, 511, L, true, false},
+        {32, 8, 128, 1, 6, M, false, false},
+        {32, 8, 128, 1, 511, M, false, false},
+        {32, 8, 128, 1, 4095, A, false, false},
+        {32, 32, 128, 1, 8191, S, false, true},
+        {32, 8, 128, 1, 8191, S, false, true},
+        {32, 32, 128, 1, 8191, L, false, true},
+        {32, 8, 128, 1, 8191, L, false, true},
+        /* a few tokens through the decode paths: some chunks hold no key of the first token */
+        {6, 2, 64, 3, 255, S, false, false},
+        {6, 2, 64, 3, 60, L, false, false},
+        {6, 2, 64, 3, 60, L, true, false},
+        {6, 2, 128, 2, 700, A, false, false},
         /* prefill of 37 tokens: a fresh cache, and a chunk continuing one at position 100 */
-        {32, 32, 128, 37, 0, P, false},
-        {32, 8, 128, 37, 100, P, false},
-        {6, 2, 64, 37, 0, P, false},
-        {6, 2, 64, 37, 100, P, false},
-        {6, 2, 128, 37, 100, M, false},
-        {6, 2, 64, 37, 100, S, false},
-        {32, 8, 128, 37, 100, A, false},
-        {32, 8, 128, 512, 0, P, true},
+        {32, 32, 128, 37, 0, P, false, false},
+        {32, 8, 128, 37, 100, P, false, false},
+        {6, 2, 64, 37, 0, P, false, false},
+        {6, 2, 64, 37, 100, P, false, false},
+        {6, 2, 128, 37, 100, M, false, false},
+        {6, 2, 64, 37, 100, S, false, false},
+        {6, 2, 128, 37, 100, L, false, false},
+        {32, 8, 128, 37, 100, A, false, false},
+        {32, 8, 128, 512, 0, P, false, true},
     };
+    /* The store is checked once per cache shape and path kind: the first case of each group above. */
+    const size_t store_cases[] = {0, 1, 20, 24, 26, 28};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         if (cases[i].bench_only && !t->bench)
             continue;
-        /* the store is checked once per shape (the first case of each) */
-        bool check_store = i == 0 || i == 1 || i == 11 || i == 13 || i == 15 || i == 17;
+        bool check_store = false;
+        for (size_t j = 0; j < sizeof store_cases / sizeof store_cases[0]; j++)
+            check_store |= store_cases[j] == i;
         if (!run_attention(t, &cases[i], check_store, err))
             return false;
     }
