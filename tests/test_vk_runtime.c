@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -39,6 +40,11 @@ static int teardown(void **state)
     lvk_device_destroy(&f->d);
     lvk_instance_destroy(&f->inst);
     free(f);
+    /* With the validation layer on (CI), any error it reported fails the run. */
+    if (lvk_validation_error_count() > 0) {
+        fprintf(stderr, "the Vulkan validation layer reported %d error(s)\n", lvk_validation_error_count());
+        return -1;
+    }
     return 0;
 }
 

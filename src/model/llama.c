@@ -292,8 +292,6 @@ bool lvk_llama_load(lvk_llama *m, lvk_device *d, const lvk_model_config *cfg, co
     return true;
 }
 
-static void destroy_weight(lvk_llama *m, lvk_weight *w) { lvk_weight_destroy(m->d, w); }
-
 void lvk_llama_destroy(lvk_llama *m)
 {
     if (!m->d)
@@ -301,21 +299,28 @@ void lvk_llama_destroy(lvk_llama *m)
     lvk_device *d = m->d;
     vkDeviceWaitIdle(d->dev);
     lvk_cmd_destroy(d, &m->cmd);
-    lvk_kernels_destroy(&m->k);
     if (m->layers) {
         for (int l = 0; l < m->cfg.n_layers; l++) {
             lvk_llama_layer *L = &m->layers[l];
+            lvk_linear_op *lin[] = {&L->q, &L->k, &L->v, &L->o, &L->gate, &L->up, &L->down};
+            for (size_t i = 0; i < sizeof lin / sizeof lin[0]; i++)
+                lvk_linear_destroy(&m->k, lin[i]);
+            lvk_rope_destroy(&m->k, &L->rope_q);
+            lvk_rope_destroy(&m->k, &L->rope_k);
+            lvk_attention_destroy(&m->k, &L->attn);
             lvk_weight *ws[] = {&L->attn_norm, &L->wq, &L->wk, &L->wv, &L->wo, &L->ffn_norm, &L->w1, &L->w2, &L->w3};
             for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++)
-                destroy_weight(m, ws[i]);
+                lvk_weight_destroy(d, ws[i]);
             lvk_buffer_destroy(d, &L->k_cache);
             lvk_buffer_destroy(d, &L->v_cache);
         }
         free(m->layers);
     }
-    destroy_weight(m, &m->tok_embed);
-    destroy_weight(m, &m->norm_out);
-    destroy_weight(m, &m->lm_head);
+    lvk_matvec_destroy(&m->k, &m->head);
+    lvk_kernels_destroy(&m->k);
+    lvk_weight_destroy(d, &m->tok_embed);
+    lvk_weight_destroy(d, &m->norm_out);
+    lvk_weight_destroy(d, &m->lm_head);
     lvk_buffer *bufs[] = {&m->ids, &m->h, &m->x, &m->q, &m->kk, &m->vv, &m->att, &m->g,
                           &m->u, &m->last, &m->last_norm, &m->logits, &m->result};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)

@@ -19,3 +19,5 @@ void lvk_linear_record(lvk_cmd *c, const lvk_linear_op *op, uint32_t n_tokens)
     else
         lvk_matmul_record(c, &op->matmul, n_tokens);
 }
+
+void lvk_linear_destroy(lvk_kernels *k, lvk_linear_op *op) { lvk_matvec_destroy(k, &op->matvec); }

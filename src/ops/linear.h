@@ -19,5 +19,6 @@ typedef struct lvk_linear_op {
 bool lvk_linear_prepare(lvk_kernels *k, lvk_linear_op *op, const lvk_weight *w, const lvk_view *x, const lvk_view *y,
                         uint32_t max_tokens, bool accumulate, lvk_err *err);
 void lvk_linear_record(lvk_cmd *c, const lvk_linear_op *op, uint32_t n_tokens);
+void lvk_linear_destroy(lvk_kernels *k, lvk_linear_op *op);
 
 #endif
