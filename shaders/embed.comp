@@ -2,7 +2,8 @@
 // Embedding gather for one chunk of the table:
 //   out[t, :] = float(table[ids[t], :])   table [vocab, dim] fp32/fp16/bf16 as stored, this binding holds
 //   rows [row0, row0 + rows), each row_stride bytes (16-byte aligned); ids [n_tokens] uint32; out [n_tokens, dim] fp32.
-// One dispatch per chunk; a token whose id lies in another chunk is left alone (dispatches write disjoint rows).
+// One dispatch per chunk, one workgroup per token looping over the row; a token whose id lies in another chunk
+// is left alone (dispatches write disjoint rows).
 // An id >= vocab gets a row of zeros, written by the dispatch that has zero_invalid set (the last chunk).
 // The copy is bit-exact: values move as bits (fp16 decoded with integer ops) so no device flushes
 // denormals or quiets NaNs on the way.
@@ -37,35 +38,30 @@ uint half_bits_to_float_bits(uint h)
 
 void main()
 {
-    uint t = gl_WorkGroupID.y;
-    uint q = gl_GlobalInvocationID.x; // which 16-byte word of the row
-    if (t >= p.n_tokens || q >= p.words_per_row)
+    uint t = gl_WorkGroupID.x;
+    if (t >= p.n_tokens)
         return;
     uint id = ids[t];
+    bool invalid = id >= p.vocab;
+    if ((invalid && p.zero_invalid == 0u) || (!invalid && (id < p.row0 || id - p.row0 >= p.rows)))
+        return; // another dispatch writes this row: leave early, so each chunk costs little for other tokens
     uint per_word = DTYPE == 0u ? 4u : 8u;
-    uint col0 = q * per_word;
     uint base = t * p.dim;
-    if (id >= p.vocab) {
-        if (p.zero_invalid != 0u)
-            for (uint j = 0u; j < per_word; j++)
-                if (col0 + j < p.dim)
-                    out_bits[base + col0 + j] = 0u;
-        return;
-    }
-    if (id < p.row0 || id - p.row0 >= p.rows)
-        return;
-    uvec4 w = table[(id - p.row0) * p.words_per_row + q];
-    for (uint j = 0u; j < per_word; j++) {
-        if (col0 + j >= p.dim)
-            break;
-        uint bits;
-        if (DTYPE == 0u) {
-            bits = w[j];
-        } else {
-            uint word = w[j >> 1];
-            uint h = (j & 1u) != 0u ? word >> 16 : word & 0xffffu;
-            bits = DTYPE == 1u ? half_bits_to_float_bits(h) : h << 16;
+    for (uint q = gl_LocalInvocationID.x; q < p.words_per_row; q += gl_WorkGroupSize.x) {
+        uint col0 = q * per_word;
+        uvec4 w = invalid ? uvec4(0u) : table[(id - p.row0) * p.words_per_row + q];
+        for (uint j = 0u; j < per_word; j++) {
+            if (col0 + j >= p.dim)
+                break;
+            uint bits;
+            if (DTYPE == 0u) {
+                bits = w[j];
+            } else {
+                uint word = w[j >> 1];
+                uint h = (j & 1u) != 0u ? word >> 16 : word & 0xffffu;
+                bits = DTYPE == 1u ? half_bits_to_float_bits(h) : h << 16;
+            }
+            out_bits[base + col0 + j] = bits;
         }
-        out_bits[base + col0 + j] = bits;
     }
 }

@@ -13,7 +13,7 @@ typedef struct lvk_embed_op {
     int n_chunks;
     VkDescriptorSet sets[LVK_WEIGHT_MAX_CHUNKS];
     uint32_t chunk_row0[LVK_WEIGHT_MAX_CHUNKS], chunk_rows[LVK_WEIGHT_MAX_CHUNKS];
-    uint32_t vocab, dim, words_per_row, groups_x, max_tokens;
+    uint32_t vocab, dim, words_per_row, max_tokens;
 } lvk_embed_op;
 
 bool lvk_embed_prepare(lvk_kernels *k, lvk_embed_op *op, const lvk_weight *table, const lvk_view *ids,
