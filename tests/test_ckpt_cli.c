@@ -9,50 +9,11 @@
 #include <string.h>
 #include <cmocka.h>
 #include <cjson/cJSON.h>
-#if !defined(_WIN32)
-#include <sys/wait.h>
-#endif
 
 #include "io/ckpt.h"
 #include "io/config.h"
 #include "io/llama_layout.h"
-
-#define OUT_TXT LVK_TEST_TMP "/cli_out.txt"
-#define ERR_TXT LVK_TEST_TMP "/cli_err.txt"
-
-static char out_text[1 << 16], err_text[4096];
-
-static void slurp(const char *path, char *dst, size_t size)
-{
-    dst[0] = '\0';
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return;
-    size_t n = fread(dst, 1, size - 1, f);
-    dst[n] = '\0';
-    fclose(f);
-}
-
-/* Runs "<bin dir>/<program> <args>" and returns its exit code; stdout/stderr land in out_text/err_text. */
-static int run_program(const char *program, const char *args)
-{
-    char cmd[2048];
-#if defined(_WIN32)
-    /* cmd.exe strips the outer quotes of a line that starts with one: add a pair to be stripped */
-    snprintf(cmd, sizeof cmd, "\"\"%s/%s\" %s > \"%s\" 2> \"%s\"\"", LVK_BIN_DIR, program, args, OUT_TXT, ERR_TXT);
-#else
-    snprintf(cmd, sizeof cmd, "\"%s/%s\" %s > \"%s\" 2> \"%s\"", LVK_BIN_DIR, program, args, OUT_TXT, ERR_TXT);
-#endif
-    int status = system(cmd);
-#if defined(_WIN32)
-    int rc = status;
-#else
-    int rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-#endif
-    slurp(OUT_TXT, out_text, sizeof out_text);
-    slurp(ERR_TXT, err_text, sizeof err_text);
-    return rc;
-}
+#include "run_program.h"
 
 static uint8_t *read_file(const char *path, size_t *size)
 {
@@ -87,12 +48,12 @@ static void bf16_sliced_crc_model_inspects_cleanly(void **state)
                                                         " --slice-bytes 4096 --crc --seed 7"),
                      0);
     assert_int_equal(run_program("llama-vk-inspect", "\"" LVK_TEST_TMP "/cli_bf16.ckpt\""), 0);
-    assert_non_null(strstr(out_text, "verified"));
-    assert_non_null(strstr(out_text, "BFloat16 x21"));
-    assert_non_null(strstr(out_text, "llama-shaped (dim 64, layers 2, kv dim 32, ffn 96, vocab 500)"));
+    assert_non_null(strstr(run_out, "verified"));
+    assert_non_null(strstr(run_out, "BFloat16 x21"));
+    assert_non_null(strstr(run_out, "llama-shaped (dim 64, layers 2, kv dim 32, ffn 96, vocab 500)"));
 
     assert_int_equal(run_program("llama-vk-inspect", "\"" LVK_TEST_TMP "/cli_bf16.ckpt\" --json"), 0);
-    cJSON *root = cJSON_Parse(out_text);
+    cJSON *root = cJSON_Parse(run_out);
     assert_non_null(root);
     cJSON *tensors = cJSON_GetObjectItem(root, "tensors");
     assert_int_equal(cJSON_GetArraySize(tensors), 21);
@@ -128,11 +89,11 @@ static void bf16_sliced_crc_model_inspects_cleanly(void **state)
     free(data);
     int rc = run_program("llama-vk-inspect", "\"" LVK_TEST_TMP "/cli_bf16.ckpt\"");
     assert_true(rc >= 1 && rc <= 127);
-    assert_true(strncmp(err_text, "error: ", 7) == 0);
-    assert_non_null(strstr(err_text, "CRC mismatch"));
-    assert_non_null(strstr(err_text, "cli_bf16.ckpt"));
+    assert_true(strncmp(run_err, "error: ", 7) == 0);
+    assert_non_null(strstr(run_err, "CRC mismatch"));
+    assert_non_null(strstr(run_err, "cli_bf16.ckpt"));
     assert_int_equal(run_program("llama-vk-inspect", "\"" LVK_TEST_TMP "/cli_bf16.ckpt\" --no-crc"), 0);
-    assert_non_null(strstr(out_text, "not checked"));
+    assert_non_null(strstr(run_out, "not checked"));
     remove(path);
 }
 
@@ -221,27 +182,27 @@ static void errors_exit_with_one_line(void **state)
     (void)state;
     int rc = run_program("llama-vk-inspect", "\"" LVK_TEST_TMP "/no_such_file.ckpt\"");
     assert_true(rc >= 1 && rc <= 127);
-    assert_true(strncmp(err_text, "error: ", 7) == 0);
-    assert_non_null(strstr(err_text, "no_such_file.ckpt"));
+    assert_true(strncmp(run_err, "error: ", 7) == 0);
+    assert_non_null(strstr(run_err, "no_such_file.ckpt"));
 
     const char *text = LVK_TEST_TMP "/cli_text.ckpt";
     write_file(text, (const uint8_t *)"just some text\n", 15);
     rc = run_program("llama-vk-inspect", "\"" LVK_TEST_TMP "/cli_text.ckpt\"");
     assert_true(rc >= 1 && rc <= 127);
-    assert_non_null(strstr(err_text, "not a MindSpore checkpoint"));
+    assert_non_null(strstr(run_err, "not a MindSpore checkpoint"));
     remove(text);
 
     rc = run_program("llama-vk-inspect", "");
     assert_true(rc >= 1 && rc <= 127);
     rc = run_program("llama-vk-testmodel", "-o \"" LVK_TEST_TMP "/x.ckpt\" --dtype Int8");
     assert_true(rc >= 1 && rc <= 127);
-    assert_non_null(strstr(err_text, "--dtype Int8"));
+    assert_non_null(strstr(run_err, "--dtype Int8"));
     rc = run_program("llama-vk-testmodel", "-o \"" LVK_TEST_TMP "/x.ckpt\" --dim 30 --heads 4");
     assert_true(rc >= 1 && rc <= 127);
-    assert_non_null(strstr(err_text, "dim 30"));
+    assert_non_null(strstr(run_err, "dim 30"));
     rc = run_program("llama-vk-testmodel", "--dim 64");
     assert_true(rc >= 1 && rc <= 127);
-    assert_non_null(strstr(err_text, "-o"));
+    assert_non_null(strstr(run_err, "-o"));
     remove(LVK_TEST_TMP "/x.ckpt");
 }
 
