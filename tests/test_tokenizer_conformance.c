@@ -126,10 +126,10 @@ static void print_ids(const char *label, const int32_t *ids, size_t n)
 }
 
 /* Checks every line; returns the number of mismatches (reported on stderr). */
-static int check_fixture(lvk_tokenizer *tok, const char *model, int *n_lines)
+static int check_fixture(lvk_tokenizer *tok, const char *model, const char *file, int *n_lines)
 {
     char path[1024];
-    snprintf(path, sizeof path, "%s/tokenizers/%s/expected.jsonl", LVK_TEST_DATA, model);
+    snprintf(path, sizeof path, "%s/tokenizers/%s/%s", LVK_TEST_DATA, model, file);
     size_t size;
     char *data = read_file(path, &size);
     assert_non_null(data);
@@ -202,7 +202,7 @@ static void llama2_matches_sentencepiece(void **state)
     assert_int_equal(lvk_tokenizer_bos_id(tok), 1);
     assert_int_equal(lvk_tokenizer_eos_id(tok), 2);
     int n_lines;
-    int bad = check_fixture(tok, "llama2", &n_lines);
+    int bad = check_fixture(tok, "llama2", "expected.jsonl", &n_lines);
     assert_int_equal(n_lines, 350);
     assert_int_equal(bad, 0);
     lvk_tokenizer_free(tok);
@@ -215,8 +215,27 @@ static void llama3_matches_tiktoken(void **state)
     assert_int_equal(lvk_tokenizer_vocab_size(tok), 128256);
     assert_int_equal(lvk_tokenizer_bos_id(tok), 128000);
     int n_lines;
-    int bad = check_fixture(tok, "llama3", &n_lines);
+    int bad = check_fixture(tok, "llama3", "expected.jsonl", &n_lines);
     assert_int_equal(n_lines, 350);
+    assert_int_equal(bad, 0);
+    lvk_tokenizer_free(tok);
+}
+
+/* 500 random strings per model (mixed scripts, rare whitespace such as U+180E, contractions), expected ids
+ * from tiktoken 0.14 and sentencepiece 0.2.3 (tests/data/tokenizers/make_random_expected.py). Only characters
+ * assigned by Unicode 14: PCRE2 10.42's tables end there, and newer letters split differently. */
+static void random_strings_match_references(void **state)
+{
+    (void)state;
+    lvk_tokenizer *tok = load(LVK_TOKENIZER_SPM, "llama2");
+    int n_lines;
+    int bad = check_fixture(tok, "llama2", "random_expected.jsonl", &n_lines);
+    assert_int_equal(n_lines, 500);
+    assert_int_equal(bad, 0);
+    lvk_tokenizer_free(tok);
+    tok = load(LVK_TOKENIZER_TIKTOKEN, "llama3");
+    bad = check_fixture(tok, "llama3", "random_expected.jsonl", &n_lines);
+    assert_int_equal(n_lines, 500);
     assert_int_equal(bad, 0);
     lvk_tokenizer_free(tok);
 }
@@ -226,6 +245,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(llama2_matches_sentencepiece),
         cmocka_unit_test(llama3_matches_tiktoken),
+        cmocka_unit_test(random_strings_match_references),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

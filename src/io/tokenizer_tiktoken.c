@@ -11,10 +11,15 @@
 
 #include "io/tokenizer_internal.h"
 
-/* Meta's LLaMA-3 pre-tokenizer pattern (llama/tokenizer.py). */
-static const char SPLIT_PATTERN[] =
-    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|"
-    "\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+/* Meta's LLaMA-3 pre-tokenizer pattern (llama/tokenizer.py):
+ *   (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
+ * with \s spelled out as the Unicode White_Space set, which is what tiktoken's Rust regex means by \s:
+ * PCRE2's \s also takes U+180E, and text containing it would split differently.
+ * Letters and digits come from PCRE2's Unicode tables (Unicode 14 in PCRE2 10.42); characters assigned
+ * later are not letters to it, so text with them may split differently than in a newer tiktoken. */
+#define WS "\\t\\n\\x0B\\f\\r \\x{85}\\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{202F}\\x{205F}\\x{3000}"
+static const char SPLIT_PATTERN[] = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}"
+                                    "| ?[^" WS "\\p{L}\\p{N}]+[\\r\\n]*|[" WS "]*[\\r\\n]+|[" WS "]+(?![^" WS "])|[" WS "]+";
 
 #define N_SPECIAL 256
 
