@@ -77,14 +77,12 @@ static void report_picks(lvk_selftest *t, lvk_selftest_result *r, const lvk_rank
 }
 
 /* kk == 0: argmax; otherwise top-k. */
-static bool run_pick(lvk_selftest *t, uint32_t n, uint32_t kk, logits_kind kind, lvk_err *err)
+static bool run_pick(lvk_selftest *t, lvk_arena *scratch, uint32_t n, uint32_t kk, logits_kind kind, lvk_err *err)
 {
     uint32_t count = kk ? kk : 1;
     float *x = malloc((size_t)n * sizeof *x), *want_v = malloc(count * sizeof *want_v);
     uint32_t *want_i = malloc(count * sizeof *want_i);
     lvk_rank_entry *got = malloc(count * sizeof *got);
-    lvk_arena scratch;
-    lvk_arena_init(t->d, &scratch, LVK_MEM_DEVICE);
     lvk_buffer bx = {0}, bout = {0};
     lvk_cmd cmd = {0};
     bool ok = x && want_v && want_i && got;
@@ -100,8 +98,8 @@ static bool run_pick(lvk_selftest *t, uint32_t n, uint32_t kk, logits_kind kind,
     lvk_argmax_op am;
     lvk_topk_op tk;
     if (ok)
-        ok = kk ? lvk_topk_prepare(t->k, &tk, &vx, &vout, n, kk, &scratch, err)
-                : lvk_argmax_prepare(t->k, &am, &vx, &vout, n, &scratch, err);
+        ok = kk ? lvk_topk_prepare(t->k, &tk, &vx, &vout, n, kk, scratch, err)
+                : lvk_argmax_prepare(t->k, &am, &vx, &vout, n, scratch, err);
     ok = ok && lvk_cmd_begin(t->d, &cmd, true, err);
     if (ok) {
         lvk_cmd_timestamp(&cmd);
@@ -130,7 +128,6 @@ static bool run_pick(lvk_selftest *t, uint32_t n, uint32_t kk, logits_kind kind,
     lvk_cmd_destroy(t->d, &cmd);
     lvk_buffer_destroy(t->d, &bx);
     lvk_buffer_destroy(t->d, &bout);
-    lvk_arena_destroy(t->d, &scratch);
     free(x), free(want_v), free(want_i), free(got);
     return ok;
 }
@@ -157,13 +154,16 @@ bool lvk_selftest_argmax(lvk_selftest *t, lvk_err *err)
         /* fewer non-empty blocks (128) than k: the threshold is the sentinel and every entry is a candidate */
         {300, 256, LOGITS_RANDOM},   {4097, 200, LOGITS_TIES},
     };
+    /* One scratch arena for all cases: each arena reserves a whole block (1 GiB on lavapipe) on first use. */
+    lvk_arena scratch;
+    lvk_arena_init(t->d, &scratch, LVK_MEM_DEVICE);
+    bool ok = true;
     if (lvk_selftest_wants(t, "argmax"))
-        for (size_t i = 0; i < sizeof argmax_cases / sizeof argmax_cases[0]; i++)
-            if (!run_pick(t, argmax_cases[i].n, 0, argmax_cases[i].kind, err))
-                return false;
+        for (size_t i = 0; ok && i < sizeof argmax_cases / sizeof argmax_cases[0]; i++)
+            ok = run_pick(t, &scratch, argmax_cases[i].n, 0, argmax_cases[i].kind, err);
     if (lvk_selftest_wants(t, "topk"))
-        for (size_t i = 0; i < sizeof topk_cases / sizeof topk_cases[0]; i++)
-            if (!run_pick(t, topk_cases[i].n, topk_cases[i].kk, topk_cases[i].kind, err))
-                return false;
-    return true;
+        for (size_t i = 0; ok && i < sizeof topk_cases / sizeof topk_cases[0]; i++)
+            ok = run_pick(t, &scratch, topk_cases[i].n, topk_cases[i].kk, topk_cases[i].kind, err);
+    lvk_arena_destroy(t->d, &scratch);
+    return ok;
 }

@@ -38,15 +38,14 @@ static void make_weight(lvk_dtype dtype, uint32_t dim, void *bits, float *widene
     }
 }
 
-static bool run_rmsnorm(lvk_selftest *t, lvk_rmsnorm_variant variant, const rmsnorm_case *rc, lvk_err *err)
+static bool run_rmsnorm(lvk_selftest *t, lvk_arena *arena, lvk_rmsnorm_variant variant, const rmsnorm_case *rc,
+                        lvk_err *err)
 {
     const float eps = 1e-5f;
     size_t n = (size_t)rc->n_tokens * rc->dim, bytes = n * sizeof(float);
     float *x = malloc(bytes), *got = malloc(bytes), *w = malloc(rc->dim * sizeof(float));
     void *w_bits = malloc(rc->dim * sizeof(float));
     double *want = malloc(n * sizeof(double));
-    lvk_arena arena;
-    lvk_arena_init(t->d, &arena, LVK_MEM_DEVICE);
     lvk_weight weight = {0};
     lvk_buffer bx = {0}, bout = {0};
     lvk_cmd cmd = {0};
@@ -59,7 +58,7 @@ static bool run_rmsnorm(lvk_selftest *t, lvk_rmsnorm_variant variant, const rmsn
             for (uint32_t i = 0; i < rc->dim; i++)
                 x[(size_t)tok * rc->dim + i] *= (float)(1u << (tok * 3)) / 16.0f;
         make_weight(rc->dtype, rc->dim, w_bits, w);
-        ok = lvk_weight_create(t->d, &arena, &weight, rc->dtype, 1, rc->dim, 0, err) &&
+        ok = lvk_weight_create(t->d, arena, &weight, rc->dtype, 1, rc->dim, 0, err) &&
              lvk_weight_upload_rows(t->d, t->xfer, &weight, 0, 1, w_bits, err) &&
              lvk_transfer_finish(t->d, t->xfer, err) && lvk_selftest_buffer(t, &bx, x, bytes, err) &&
              (rc->in_place || lvk_selftest_buffer(t, &bout, NULL, bytes, err)) && lvk_cmd_create(t->d, &cmd, 2, err);
@@ -96,7 +95,6 @@ static bool run_rmsnorm(lvk_selftest *t, lvk_rmsnorm_variant variant, const rmsn
     lvk_buffer_destroy(t->d, &bx);
     lvk_buffer_destroy(t->d, &bout);
     lvk_weight_destroy(t->d, &weight);
-    lvk_arena_destroy(t->d, &arena);
     free(x), free(got), free(w), free(w_bits), free(want);
     return ok;
 }
@@ -111,12 +109,16 @@ bool lvk_selftest_rmsnorm(lvk_selftest *t, lvk_err *err)
         {4095, 7, LVK_DTYPE_BF16, false}, {4095, 1, LVK_DTYPE_F16, false},  {4096, 7, LVK_DTYPE_F16, true},
     };
     const lvk_rmsnorm_variant variants[] = {LVK_RMSNORM_SUBGROUP, LVK_RMSNORM_SHARED};
-    for (size_t v = 0; v < sizeof variants / sizeof variants[0]; v++) {
+    /* One arena for all cases: each arena reserves a whole block (1 GiB on lavapipe) on first use. */
+    lvk_arena arena;
+    lvk_arena_init(t->d, &arena, LVK_MEM_DEVICE);
+    bool ok = true;
+    for (size_t v = 0; ok && v < sizeof variants / sizeof variants[0]; v++) {
         if (!lvk_rmsnorm_variant_supported(t->k, variants[v]))
             continue;
-        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-            if (!run_rmsnorm(t, variants[v], &cases[i], err))
-                return false;
+        for (size_t i = 0; ok && i < sizeof cases / sizeof cases[0]; i++)
+            ok = run_rmsnorm(t, &arena, variants[v], &cases[i], err);
     }
-    return true;
+    lvk_arena_destroy(t->d, &arena);
+    return ok;
 }
