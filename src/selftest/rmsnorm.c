@@ -73,10 +73,10 @@ static bool run_rmsnorm(lvk_selftest *t, lvk_arena *arena, lvk_rmsnorm_variant v
         lvk_rmsnorm_record(&cmd, &op, rc->n_tokens);
         lvk_cmd_timestamp(&cmd);
         lvk_selftest_result r = {0};
-        snprintf(r.kernel, sizeof r.kernel, "rmsnorm/%s", lvk_rmsnorm_variant_name(variant));
+        snprintf(r.kernel, sizeof r.kernel, "rmsnorm/%s", lvk_rmsnorm_variant_name(op.variant));
         snprintf(r.dtype, sizeof r.dtype, "%s", dtype_short(rc->dtype));
-        snprintf(r.shape, sizeof r.shape, "[%u,%u] wg%u%s", rc->n_tokens, rc->dim, op.workgroup_size,
-                 rc->in_place ? " in-place" : "");
+        snprintf(r.shape, sizeof r.shape, "[%u,%u] wg%u%s%s", rc->n_tokens, rc->dim, op.workgroup_size,
+                 rc->in_place ? " in-place" : "", variant == LVK_RMSNORM_AUTO ? " auto" : "");
         /* In place, a second run would normalise the output again: time the one run that is checked. */
         ok = lvk_cmd_end(&cmd, err) && lvk_selftest_time(t, &cmd, t->bench && !rc->in_place ? 20 : 1, &r.ms, err) &&
              lvk_download(t->d, t->xfer, &vout, 0, got, bytes, err);
@@ -119,6 +119,8 @@ bool lvk_selftest_rmsnorm(lvk_selftest *t, lvk_err *err)
         for (size_t i = 0; ok && i < sizeof cases / sizeof cases[0]; i++)
             ok = run_rmsnorm(t, &arena, variants[v], &cases[i], err);
     }
+    /* What prepare picks by itself (the shared variant under LLAMA_VK_NO_SUBGROUP=1). */
+    ok = ok && run_rmsnorm(t, &arena, LVK_RMSNORM_AUTO, &cases[0], err);
     lvk_arena_destroy(t->d, &arena);
     return ok;
 }
