@@ -13,7 +13,6 @@
 #include "ops/rope.h"
 #include "ops/silu_mul.h"
 
-#define LVK_TOPK_MAX 256u
 
 typedef struct lvk_llama_options {
     uint32_t max_seq;   /* context length: KV cache size; 0 = the config's max_seq_len */
