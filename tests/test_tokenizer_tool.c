@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#if !defined(_WIN32)
+#include <sys/wait.h>
+#endif
 
 #define TOOL LVK_BIN_DIR "/llama-vk-tokenize"
 #define DATA LVK_TEST_DATA "/tokenizers"
@@ -27,18 +30,24 @@ static void slurp(const char *path, char *buf, size_t size)
     fclose(f);
 }
 
-/* Runs the tool with args; returns its exit status; output and errors hold stdout and stderr. */
+/* Runs the tool with args; returns its exit status; output and errors hold stdout and stderr.
+ * (Not tests/run_program.h: its fixed scratch file names would collide with other tests under ctest -j.) */
 static int run_tool(const char *args)
 {
     char cmd[4096];
+#if defined(_WIN32)
+    /* cmd.exe strips the outer quotes of a line that starts with one: add a pair to be stripped */
+    snprintf(cmd, sizeof cmd, "\"\"%s\" %s > \"%s\" 2> \"%s\"\"", TOOL, args, OUT, ERR);
+#else
     snprintf(cmd, sizeof cmd, "\"%s\" %s > \"%s\" 2> \"%s\"", TOOL, args, OUT, ERR);
-    int rc = system(cmd);
+#endif
+    int status = system(cmd);
     slurp(OUT, output, sizeof output);
     slurp(ERR, errors, sizeof errors);
-#ifdef _WIN32
-    return rc;
+#if defined(_WIN32)
+    return status;
 #else
-    return rc == -1 ? -1 : (rc >> 8) & 0xFF; /* WEXITSTATUS without <sys/wait.h> */
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 #endif
 }
 
