@@ -45,7 +45,7 @@ static bool pb_varint(pb_reader *r, uint64_t *v, lvk_err *err)
     return lvk_fail(err, "%s: at byte %zu: varint longer than 10 bytes", r->name, (size_t)(r->p - r->base));
 }
 
-/* Reads the next field; returns false at the end (with err->msg empty) or on an error. */
+/* Reads the next field. Returns false at the end of the message (*at_end true) or on an error (*at_end false). */
 static bool pb_next(pb_reader *r, pb_field *f, bool *at_end, lvk_err *err)
 {
     *at_end = r->p >= r->end;
