@@ -4,7 +4,7 @@
 //   k_cache, v_cache [max_seq, N_HEADS / GROUP, HEAD_DIM] fp16 packed two per uint32; q head h reads kv head h / GROUP.
 //   SPLIT = 0 (prefill / simple): keys 0 .. last position of the tile, out [n_tokens, N_HEADS, HEAD_DIM] fp32.
 //   SPLIT = 1 (flash-decoding): keys split*chunk .. split*chunk + chunk - 1 only; writes the partial (m, l, acc[HEAD_DIM])
-//            of this split to part [n_tokens, N_HEADS, MAX_SPLITS, 1 + HEAD_DIM/2] vec2; attn_merge.comp combines them.
+//            of this split to part [n_tokens, N_HEADS, n_splits, 1 + HEAD_DIM/2] vec2; attn_merge.comp combines them.
 // Keys go in blocks of WG (one key per lane for the scores), with an online softmax across blocks:
 //   m = running max, l = running sum of exp(s - m), acc = running sum of exp(s - m) * v; all fp32.
 // Masked keys get probability exactly 0 (no infinities: the Vulkan spec does not promise they survive exp()).
@@ -15,9 +15,8 @@ layout(constant_id = 2) const uint HEAD_DIM = 128; // even, <= 256
 layout(constant_id = 3) const uint N_HEADS = 32;
 layout(constant_id = 4) const uint GROUP = 1;      // N_HEADS / n_kv_heads
 layout(constant_id = 5) const uint SPLIT = 0;
-layout(constant_id = 6) const uint MAX_SPLITS = 1;
-layout(constant_id = 7) const uint WPL = 1;        // output words (2 dims) per lane: ceil(HEAD_DIM / 2 / WG)
-layout(constant_id = 8) const float SCALE = 0.08838834764831845;
+layout(constant_id = 6) const uint WPL = 1;        // output words (2 dims) per lane: ceil(HEAD_DIM / 2 / WG)
+layout(constant_id = 7) const float SCALE = 0.08838834764831845;
 
 layout(std430, binding = 0) readonly buffer Q { float q[]; };
 layout(std430, binding = 1) readonly buffer KC { uint k_cache[]; };
@@ -111,7 +110,7 @@ void main()
 
     if (SPLIT != 0) {
         uint tok = t0; // the split path runs one token per workgroup (TQ = 1)
-        uint base = ((tok * N_HEADS + h) * MAX_SPLITS + split) * (HALF + 1);
+        uint base = ((tok * N_HEADS + h) * p.n_splits + split) * (HALF + 1);
         if (lane == 0)
             o[base] = vec2(m_own, l_own);
         for (uint wi = 0; wi < WPL; wi++) {

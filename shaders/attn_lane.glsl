@@ -2,15 +2,18 @@
 // no barriers, 16-byte loads). Each invocation keeps its head's query and an fp32 accumulator acc[HEAD_DIM] in
 // registers and walks its chunk of keys with an online softmax (the accumulator is rescaled only when the running max
 // grows), then writes the partial (m, l, acc) that attn_merge.comp combines; the layout is attn_f16.comp's (SPLIT = 1):
-//   part [n_tokens, N_HEADS, MAX_SPLITS, 1 + HEAD_DIM/2] vec2.
+//   part [n_tokens, N_HEADS, n_splits, 1 + HEAD_DIM/2] vec2.
+// With DIRECT (prefill on CPU devices: one invocation per (head, token) has parallelism enough) there is one chunk,
+// 0 .. pos0 + token, and the invocation writes out [n_tokens, N_HEADS, HEAD_DIM] fp32 itself.
 // Includers define LOAD_K(i) / LOAD_V(i): the i-th 16-byte block (8 fp16) of the cache, and bind k/v at 1 and 2.
 //   q [n_tokens, N_HEADS, HEAD_DIM] fp32; k/v cache [max_seq, N_HEADS / GROUP, HEAD_DIM] fp16; HEAD_DIM % 8 == 0.
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const uint HEAD_DIM = 128;
 layout(constant_id = 2) const uint N_HEADS = 32;
 layout(constant_id = 3) const uint GROUP = 1; // N_HEADS / n_kv_heads
-layout(constant_id = 4) const uint MAX_SPLITS = 1;
+layout(constant_id = 4) const uint KB = 4;         // keys scored per step (one max update per step)
 layout(constant_id = 5) const float SCALE = 0.08838834764831845;
+layout(constant_id = 6) const bool DIRECT = false; // one chunk covering every key: write out = acc / l instead
 
 layout(std430, binding = 0) readonly buffer Q { vec4 q[]; };
 layout(std430, binding = 3) writeonly buffer O { vec2 o[]; };
@@ -31,7 +34,8 @@ void main()
         return; // no barriers in this kernel: leaving early is fine
     // Neighbouring lanes take neighbouring heads of one chunk: they read the same cache rows.
     uint h = inv % N_HEADS, split = inv / N_HEADS;
-    uint lo = split * p.chunk, hi = min(lo + p.chunk, p.pos0 + tok + 1);
+    uint lo = DIRECT ? 0 : split * p.chunk;
+    uint hi = DIRECT ? p.pos0 + tok + 1 : min(lo + p.chunk, p.pos0 + tok + 1);
 
     vec4 qr[2 * BLOCKS], acc[2 * BLOCKS];
     uint qbase = (tok * N_HEADS + h) * (HEAD_DIM / 4);
@@ -41,29 +45,47 @@ void main()
     }
     float m = -1.0e30, l = 0.0;
     uint off = (h / GROUP) * BLOCKS;
-    for (uint j = lo; j < hi; j++) {
-        uint b = j * ROW_BLOCKS + off;
-        float s = 0.0;
-        for (uint c = 0; c < BLOCKS; c++) {
-            uvec4 kw = LOAD_K(b + c);
-            s += dot(qr[2 * c], unpack4(kw.x, kw.y)) + dot(qr[2 * c + 1], unpack4(kw.z, kw.w));
+    for (uint j0 = lo; j0 < hi; j0 += KB) {
+        float s[KB];
+        float mb = m;
+        for (uint kk = 0; kk < KB; kk++) {
+            uint b = min(j0 + kk, hi - 1) * ROW_BLOCKS + off;
+            float d = 0.0;
+            for (uint c = 0; c < BLOCKS; c++) {
+                uvec4 kw = LOAD_K(b + c);
+                d += dot(qr[2 * c], unpack4(kw.x, kw.y)) + dot(qr[2 * c + 1], unpack4(kw.z, kw.w));
+            }
+            s[kk] = d;
+            mb = j0 + kk < hi ? max(mb, d) : mb;
         }
-        if (s > m) { // the first key always, later ones rarely
-            float corr = exp(m - s);
+        if (mb > m) {
+            float corr = exp(m - mb);
             l *= corr;
             for (uint c = 0; c < 2 * BLOCKS; c++)
                 acc[c] *= corr;
-            m = s;
+            m = mb;
         }
-        float pj = exp(s - m);
-        l += pj;
-        for (uint c = 0; c < BLOCKS; c++) {
-            uvec4 vw = LOAD_V(b + c);
-            acc[2 * c] += pj * unpack4(vw.x, vw.y);
-            acc[2 * c + 1] += pj * unpack4(vw.z, vw.w);
+        for (uint kk = 0; kk < KB; kk++) {
+            uint b = min(j0 + kk, hi - 1) * ROW_BLOCKS + off;
+            float pj = j0 + kk < hi ? exp(s[kk] - m) : 0.0;
+            l += pj;
+            for (uint c = 0; c < BLOCKS; c++) {
+                uvec4 vw = LOAD_V(b + c);
+                acc[2 * c] += pj * unpack4(vw.x, vw.y);
+                acc[2 * c + 1] += pj * unpack4(vw.z, vw.w);
+            }
         }
     }
-    uint base = ((tok * N_HEADS + h) * MAX_SPLITS + split) * (HEAD_DIM / 2 + 1);
+    if (DIRECT) {
+        float inv_l = 1.0 / l; // l >= 1: the key at the running max counts exp(0)
+        uint obase = (tok * N_HEADS + h) * (HEAD_DIM / 2);
+        for (uint c = 0; c < 2 * BLOCKS; c++) {
+            o[obase + 2 * c] = acc[c].xy * inv_l;
+            o[obase + 2 * c + 1] = acc[c].zw * inv_l;
+        }
+        return;
+    }
+    uint base = ((tok * N_HEADS + h) * p.n_splits + split) * (HEAD_DIM / 2 + 1);
     o[base] = vec2(m, l);
     for (uint c = 0; c < 2 * BLOCKS; c++) {
         o[base + 1 + 2 * c] = acc[c].xy;

@@ -6,7 +6,6 @@ layout(local_size_x_id = 0) in;
 layout(constant_id = 0) const uint WG = 64;
 layout(constant_id = 1) const uint HEAD_DIM = 128;
 layout(constant_id = 2) const uint N_HEADS = 32;
-layout(constant_id = 3) const uint MAX_SPLITS = 1;
 
 layout(std430, binding = 0) readonly buffer PART { vec2 part[]; };
 layout(std430, binding = 1) writeonly buffer O { vec2 o[]; };
@@ -17,7 +16,7 @@ const uint HALF = HEAD_DIM / 2;
 void main()
 {
     uint h = gl_WorkGroupID.x, tok = gl_WorkGroupID.y;
-    uint base = (tok * N_HEADS + h) * MAX_SPLITS * (HALF + 1);
+    uint base = (tok * N_HEADS + h) * p.n_splits * (HALF + 1);
     float m = -1.0e30;
     for (uint s = 0; s < p.n_splits; s++)
         m = max(m, part[base + s * (HALF + 1)].x);

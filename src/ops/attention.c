@@ -15,6 +15,8 @@
 #define LANE_WG 32          /* LANE path: invocations per workgroup (no shared memory: any size works) */
 #define LANE_MAX_SPLITS 64  /* LANE path: most chunks per head; 32 heads x 64 keep many CPU threads busy */
 #define LANE_MIN_CHUNK 32   /* LANE path: fewest keys per invocation */
+#define LANE_KB_TEXEL 4     /* LANE path, texel loads: keys per step (storage loads: 1, which JITs several times faster
+                             * on lavapipe, where that variant is only the fallback) */
 
 typedef struct attn_push {
     uint32_t n_tokens, pos0, chunk, n_splits;
@@ -100,7 +102,7 @@ static uint32_t float_bits(float f)
 
 /* The attn_f16 pipeline with `tile` query tokens per workgroup, in split (partials) or direct mode. */
 static const lvk_pipeline *attn_pipeline(lvk_kernels *k, uint32_t tile, bool split, uint32_t n_heads, uint32_t group,
-                                         uint32_t head_dim, uint32_t max_splits, lvk_err *err)
+                                         uint32_t head_dim, lvk_err *err)
 {
     uint32_t wpl = (head_dim / 2 + ATTN_WG - 1) / ATTN_WG;
     lvk_pipeline_desc desc = {
@@ -110,8 +112,8 @@ static const lvk_pipeline *attn_pipeline(lvk_kernels *k, uint32_t tile, bool spl
         .n_bindings = 4,
         .bindings = {LVK_BIND_STORAGE, LVK_BIND_STORAGE, LVK_BIND_STORAGE, LVK_BIND_STORAGE},
         .push_size = sizeof(attn_push),
-        .n_spec = 9,
-        .spec = {ATTN_WG, tile, head_dim, n_heads, group, split ? 1u : 0u, max_splits, wpl,
+        .n_spec = 8,
+        .spec = {ATTN_WG, tile, head_dim, n_heads, group, split ? 1u : 0u, wpl,
                  float_bits((float)(1.0 / sqrt((double)head_dim)))},
     };
     return lvk_kernels_pipeline(k, &desc, err);
@@ -130,12 +132,10 @@ static bool env_set(const char *name)
     return v && *v && strcmp(v, "0") != 0;
 }
 
-/* The LANE path's pipeline and set: texel fetches where possible and wanted, else uvec4 storage loads. */
-static bool lane_prepare(lvk_kernels *k, lvk_attention_op *op, const lvk_view *qv, const lvk_view *kv,
-                         const lvk_view *vv, const lvk_view *part, uint32_t group, bool no_texel, lvk_err *err)
+/* A LANE pipeline: partials per chunk (direct = false) or the finished output (direct = true). */
+static const lvk_pipeline *lane_pipeline(lvk_kernels *k, const lvk_attention_op *op, uint32_t group, bool direct,
+                                         lvk_err *err)
 {
-    op->texel = !no_texel && !env_set("LLAMA_VK_NO_TEXEL") && texel_ok(k->d, kv) && texel_ok(k->d, vv);
-    op->lane_wg = LANE_WG;
     lvk_pipeline_desc desc = {
         .name = op->texel ? "attn_lane_texel" : "attn_lane_ssbo",
         .spirv = op->texel ? lvk_spv_attn_lane_texel : lvk_spv_attn_lane_ssbo,
@@ -144,13 +144,26 @@ static bool lane_prepare(lvk_kernels *k, lvk_attention_op *op, const lvk_view *q
         .bindings = {LVK_BIND_STORAGE, op->texel ? LVK_BIND_UNIFORM_TEXEL : LVK_BIND_STORAGE,
                      op->texel ? LVK_BIND_UNIFORM_TEXEL : LVK_BIND_STORAGE, LVK_BIND_STORAGE},
         .push_size = sizeof(attn_push),
-        .n_spec = 6,
-        .spec = {LANE_WG, op->head_dim, op->n_heads, group, op->max_splits,
-                 float_bits((float)(1.0 / sqrt((double)op->head_dim)))},
+        .n_spec = 7,
+        .spec = {LANE_WG, op->head_dim, op->n_heads, group, op->texel ? LANE_KB_TEXEL : 1u,
+                 float_bits((float)(1.0 / sqrt((double)op->head_dim))), direct ? 1u : 0u},
     };
-    op->split = lvk_kernels_pipeline(k, &desc, err);
-    if (!op->split)
+    return lvk_kernels_pipeline(k, &desc, err);
+}
+
+/* The LANE path's pipelines and sets: texel fetches where possible and wanted, else uvec4 storage loads. The split
+ * kernel writes partials into part; the direct one (tiled) writes out. */
+static bool lane_prepare(lvk_kernels *k, lvk_attention_op *op, const lvk_view *qv, const lvk_view *kv,
+                         const lvk_view *vv, const lvk_view *part, const lvk_view *ov, uint32_t group, bool no_texel,
+                         lvk_err *err)
+{
+    op->texel = !no_texel && !env_set("LLAMA_VK_NO_TEXEL") && texel_ok(k->d, kv) && texel_ok(k->d, vv);
+    op->lane_wg = LANE_WG;
+    op->split = lane_pipeline(k, op, group, false, err);
+    op->tiled = op->split ? lane_pipeline(k, op, group, true, err) : NULL;
+    if (!op->tiled)
         return false;
+    op->tiled_is_lane = true;
     lvk_binding b[4] = {{.view = *qv}, {.view = *kv}, {.view = *vv}, {.view = *part}};
     if (op->texel) {
         if (!lvk_texel_view_create(k->d, kv, VK_FORMAT_R32G32B32A32_UINT, &op->k_texel, err) ||
@@ -161,7 +174,10 @@ static bool lane_prepare(lvk_kernels *k, lvk_attention_op *op, const lvk_view *q
         b[1].texel = op->k_texel;
         b[2].texel = op->v_texel;
     }
-    return lvk_kernels_set(k, op->split, b, &op->split_set, err);
+    if (!lvk_kernels_set(k, op->split, b, &op->split_set, err))
+        return false;
+    b[3].view = *ov;
+    return lvk_kernels_set(k, op->tiled, b, &op->tiled_set, err);
 }
 
 bool lvk_attention_prepare(lvk_kernels *k, lvk_attention_op *op, const lvk_view *q, const lvk_view *k_cache,
@@ -213,7 +229,9 @@ bool lvk_attention_prepare(lvk_kernels *k, lvk_attention_op *op, const lvk_view 
         return lvk_fail(err, "attention: the lane path needs head_dim %u to be a multiple of 8", head_dim);
     if (decode) {
         op->decode = decode;
-        op->split_max_tokens = path == decode ? max_tokens
+        /* Forced SPLIT takes every token count (scratch for max_tokens); otherwise the decode path takes up to
+         * ATTN_SPLIT_TOKENS tokens and prompts go to the prefill kernel (LANE's direct one on the LANE path). */
+        op->split_max_tokens = path == LVK_ATTN_SPLIT ? max_tokens
                                : max_tokens < ATTN_SPLIT_TOKENS ? max_tokens
                                                                 : ATTN_SPLIT_TOKENS;
         uint32_t cap = decode == LVK_ATTN_LANE ? LANE_MAX_SPLITS : ATTN_MAX_SPLITS;
@@ -230,12 +248,12 @@ bool lvk_attention_prepare(lvk_kernels *k, lvk_attention_op *op, const lvk_view 
             return false;
         }
         if (decode == LVK_ATTN_LANE) {
-            if (!lane_prepare(k, op, &qv, &kv, &vv, &part, group, opt && opt->no_texel, err)) {
+            if (!lane_prepare(k, op, &qv, &kv, &vv, &part, &ov, group, opt && opt->no_texel, err)) {
                 lvk_attention_destroy(k, op);
                 return false;
             }
         } else {
-            op->split = attn_pipeline(k, 1, true, n_heads, group, head_dim, op->max_splits, err);
+            op->split = attn_pipeline(k, 1, true, n_heads, group, head_dim, err);
             lvk_binding sb[4] = {{.view = qv}, {.view = kv}, {.view = vv}, {.view = part}};
             if (!op->split || !lvk_kernels_set(k, op->split, sb, &op->split_set, err))
                 return false;
@@ -247,8 +265,8 @@ bool lvk_attention_prepare(lvk_kernels *k, lvk_attention_op *op, const lvk_view 
             .n_bindings = 2,
             .bindings = {LVK_BIND_STORAGE, LVK_BIND_STORAGE},
             .push_size = sizeof(attn_push),
-            .n_spec = 4,
-            .spec = {ATTN_WG, head_dim, n_heads, op->max_splits},
+            .n_spec = 3,
+            .spec = {ATTN_WG, head_dim, n_heads},
         };
         op->merge = lvk_kernels_pipeline(k, &merge, err);
         lvk_binding mb[2] = {{.view = part}, {.view = ov}};
@@ -257,9 +275,9 @@ bool lvk_attention_prepare(lvk_kernels *k, lvk_attention_op *op, const lvk_view 
             return false;
         }
     }
-    if (path == LVK_ATTN_AUTO || path == LVK_ATTN_PREFILL || path == LVK_ATTN_SIMPLE) {
+    if (!op->tiled && path != LVK_ATTN_SPLIT) {
         op->tile = path == LVK_ATTN_SIMPLE ? 1 : ATTN_TILE;
-        op->tiled = attn_pipeline(k, op->tile, false, n_heads, group, head_dim, 1, err);
+        op->tiled = attn_pipeline(k, op->tile, false, n_heads, group, head_dim, err);
         if (!op->tiled) {
             lvk_attention_destroy(k, op);
             return false;
@@ -285,6 +303,10 @@ void lvk_attention_record(lvk_cmd *c, const lvk_attention_op *op, uint32_t n_tok
         return;
     attn_push push = {n_tokens, pos0, 0, 1};
     bool decode = op->decode && n_tokens <= op->split_max_tokens;
+    if (!decode && op->tiled_is_lane) {
+        lvk_cmd_dispatch(c, op->tiled, op->tiled_set, &push, (op->n_heads + op->lane_wg - 1) / op->lane_wg, n_tokens, 1);
+        return;
+    }
     if (!decode) {
         uint32_t tiles = (n_tokens + op->tile - 1) / op->tile;
         lvk_cmd_dispatch(c, op->tiled, op->tiled_set, &push, 1, op->n_heads, tiles);

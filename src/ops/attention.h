@@ -11,7 +11,8 @@
  *   LANE    flash-decoding with one invocation (not workgroup) per (chunk, head, token): q and the accumulator live in
  *           registers, no shared memory, no barriers, 16-byte cache loads (texel fetches where the device allows, else
  *           storage loads; LLAMA_VK_NO_TEXEL=1 forces storage). Made for CPU devices (DESIGN §3.1). head_dim % 8 == 0.
- *   AUTO    for n_tokens <= 4: LANE on CPU devices (when head_dim % 8 == 0), SPLIT elsewhere; else PREFILL. */
+ *           Beyond 4 tokens it runs unsplit, one invocation per (head, token) writing out directly (prefill).
+ *   AUTO    CPU devices (when head_dim % 8 == 0): LANE. Others: SPLIT for n_tokens <= 4, else PREFILL. */
 #ifndef LVK_OPS_ATTENTION_H
 #define LVK_OPS_ATTENTION_H
 #include "ops/kernels.h"
@@ -51,8 +52,10 @@ typedef struct lvk_attention_op {
     int path;     /* as asked */
     int decode;   /* the decode path chosen: LVK_ATTN_SPLIT or LVK_ATTN_LANE, 0 if none */
     bool texel;   /* LANE reads the cache through k_texel / v_texel */
-    const lvk_pipeline *split, *merge, *tiled; /* split = SPLIT or LANE kernel; tiled = PREFILL or SIMPLE; NULL if unused */
+    /* split = SPLIT or LANE kernel; tiled = PREFILL or SIMPLE, or LANE's direct kernel; NULL if unused */
+    const lvk_pipeline *split, *merge, *tiled;
     VkDescriptorSet split_set, merge_set, tiled_set;
+    bool tiled_is_lane; /* tiled is LANE's direct kernel: one invocation per (head, token) */
     VkBufferView k_texel, v_texel; /* owned; VK_NULL_HANDLE unless texel */
     uint32_t n_heads, head_dim, max_seq, max_tokens;
     uint32_t split_max_tokens; /* tokens the decode path takes (scratch is sized for them) */

@@ -14,8 +14,9 @@
 typedef struct attn_case {
     uint32_t n_heads, n_kv_heads, head_dim, n_tokens, pos0;
     int path;
-    bool no_texel; /* LANE path through storage loads */
-    bool bench_only;
+    bool no_texel;   /* LANE path through storage loads */
+    bool bench_only; /* only with --bench */
+    bool store;      /* report the kv store row too (once per cache shape) */
 } attn_case;
 
 /* Device buffers and host data of one case. */
@@ -152,51 +153,49 @@ bool lvk_selftest_attention(lvk_selftest *t, lvk_err *err)
     const int S = LVK_ATTN_SPLIT, L = LVK_ATTN_LANE, P = LVK_ATTN_PREFILL, M = LVK_ATTN_SIMPLE, A = LVK_ATTN_AUTO;
     const attn_case cases[] = {
         /* decode: one token at context 1, 7, 512, 4096; LLaMA2 heads 32/32, LLaMA3 heads 32/8 */
-        {32, 32, 128, 1, 0, S, false, false},
-        {32, 8, 128, 1, 6, S, false, false},
-        {32, 32, 128, 1, 511, S, false, false},
-        {32, 8, 128, 1, 511, S, false, false},
-        {32, 32, 128, 1, 4095, S, false, false},
-        {32, 8, 128, 1, 4095, S, false, false},
-        {32, 32, 128, 1, 0, L, false, false},
-        {32, 8, 128, 1, 6, L, false, false},
-        {32, 32, 128, 1, 511, L, false, false},
-        {32, 8, 128, 1, 511, L, false, false},
-        {32, 32, 128, 1, 4095, L, false, false},
-        {32, 8, 128, 1, 4095, L, false, false},
-        {32, 8, 128, 1, 511, L, true, false},
-        {32, 8, 128, 1, 6, M, false, false},
-        {32, 8, 128, 1, 511, M, false, false},
-        {32, 8, 128, 1, 4095, A, false, false},
-        {32, 32, 128, 1, 8191, S, false, true},
-        {32, 8, 128, 1, 8191, S, false, true},
-        {32, 32, 128, 1, 8191, L, false, true},
-        {32, 8, 128, 1, 8191, L, false, true},
+        {32, 32, 128, 1, 0, S, false, false, true},
+        {32, 8, 128, 1, 6, S, false, false, true},
+        {32, 32, 128, 1, 511, S, false, false, false},
+        {32, 8, 128, 1, 511, S, false, false, false},
+        {32, 32, 128, 1, 4095, S, false, false, false},
+        {32, 8, 128, 1, 4095, S, false, false, false},
+        {32, 32, 128, 1, 0, L, false, false, false},
+        {32, 8, 128, 1, 6, L, false, false, false},
+        {32, 32, 128, 1, 511, L, false, false, false},
+        {32, 8, 128, 1, 511, L, false, false, false},
+        {32, 32, 128, 1, 4095, L, false, false, false},
+        {32, 8, 128, 1, 4095, L, false, false, false},
+        {32, 8, 128, 1, 511, L, true, false, false},
+        {32, 8, 128, 1, 6, M, false, false, false},
+        {32, 8, 128, 1, 511, M, false, false, false},
+        {32, 8, 128, 1, 4095, A, false, false, false},
+        {32, 32, 128, 1, 8191, S, false, true, false},
+        {32, 8, 128, 1, 8191, S, false, true, false},
+        {32, 32, 128, 1, 8191, L, false, true, false},
+        {32, 8, 128, 1, 8191, L, false, true, false},
         /* a few tokens through the decode paths: some chunks hold no key of the first token */
-        {6, 2, 64, 3, 255, S, false, false},
-        {6, 2, 64, 3, 60, L, false, false},
-        {6, 2, 64, 3, 60, L, true, false},
-        {6, 2, 128, 2, 700, A, false, false},
+        {6, 2, 64, 3, 255, S, false, false, true},
+        {6, 2, 64, 3, 60, L, false, false, false},
+        {6, 2, 64, 3, 60, L, true, false, false},
+        {6, 2, 128, 2, 700, A, false, false, false},
         /* prefill of 37 tokens: a fresh cache, and a chunk continuing one at position 100 */
-        {32, 32, 128, 37, 0, P, false, false},
-        {32, 8, 128, 37, 100, P, false, false},
-        {6, 2, 64, 37, 0, P, false, false},
-        {6, 2, 64, 37, 100, P, false, false},
-        {6, 2, 128, 37, 100, M, false, false},
-        {6, 2, 64, 37, 100, S, false, false},
-        {6, 2, 128, 37, 100, L, false, false},
-        {32, 8, 128, 37, 100, A, false, false},
-        {32, 8, 128, 512, 0, P, false, true},
+        {32, 32, 128, 37, 0, P, false, false, true},
+        {32, 8, 128, 37, 100, P, false, false, false},
+        {6, 2, 64, 37, 0, P, false, false, true},
+        {6, 2, 64, 37, 100, P, false, false, false},
+        {6, 2, 128, 37, 100, M, false, false, true},
+        {6, 2, 64, 37, 100, S, false, false, false},
+        {6, 2, 128, 37, 100, L, false, false, false},
+        {6, 2, 64, 37, 0, L, true, false, false},
+        {32, 8, 128, 37, 100, L, false, false, false},
+        {32, 8, 128, 37, 100, A, false, false, false},
+        {32, 8, 128, 512, 0, P, false, true, false},
+        {32, 8, 128, 512, 0, L, false, true, false},
     };
-    /* The store is checked once per cache shape and path kind: the first case of each group above. */
-    const size_t store_cases[] = {0, 1, 20, 24, 26, 28};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         if (cases[i].bench_only && !t->bench)
             continue;
-        bool check_store = false;
-        for (size_t j = 0; j < sizeof store_cases / sizeof store_cases[0]; j++)
-            check_store |= store_cases[j] == i;
-        if (!run_attention(t, &cases[i], check_store, err))
+        if (!run_attention(t, &cases[i], cases[i].store, err))
             return false;
     }
     return true;
