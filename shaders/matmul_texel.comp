@@ -4,9 +4,10 @@
 //      16-byte texels apart          X: [n_tokens, cols] fp32    Y: [n_tokens, y_stride] fp32
 // There, shared memory and barriers are slow and storage loads are scalarized, while a texel fetch is
 // one 16-byte load. So: no shared memory; each invocation keeps a TM tokens x TN rows register tile
-// and streams its W rows by texel fetches; the TM tokens are the same for the whole workgroup, so
-// the X loads hit the same cache lines. Out-of-range rows and tokens are clamped for reading (no
-// branches in the loop) and skipped for writing. fp32 accumulation, in column order.
+// and streams its W rows by texel fetches, and X too when rows of X are whole texels (cols % 4 == 0;
+// measured: scalar X loads took about 2/3 of the time). The TM tokens are the same for the whole
+// workgroup, so the X loads hit the same cache lines. Out-of-range rows and tokens are clamped for reading (no
+// branches in the loop) and skipped for writing. fp32 accumulation.
 #extension GL_GOOGLE_include_directive : require
 #include "matmul_common.glsl"
 
@@ -15,21 +16,21 @@ layout(constant_id = 1) const uint DTYPE = 0;
 layout(constant_id = 2) const uint TM = 4;            // tokens per invocation
 layout(constant_id = 3) const uint TN = 4;            // rows per invocation
 layout(constant_id = 4) const bool ACCUMULATE = false;
-layout(constant_id = 5) const bool X_VEC4 = false;    // cols % 4 == 0: X rows can be read as vec4
+layout(constant_id = 5) const bool X_TEXEL = false;   // cols % 4 == 0: X is also read by texel fetches
 
 const uint VPW = DTYPE == MM_F32 ? 4 : 8;             // values per texel
 
 layout(binding = 0) uniform utextureBuffer w;
 layout(std430, binding = 1) readonly buffer X { float x[]; };
-layout(std430, binding = 1) readonly buffer X4 { vec4 x4[]; };
 layout(std430, binding = 2) buffer Y { float y[]; };
+layout(binding = 3) uniform utextureBuffer xt;        // X as RGBA32UI (a stand-in view when !X_TEXEL)
 layout(push_constant) uniform P { uint n_tokens, cols, rows, row0, y_stride, row_texels; } p;
 
 // Four X values from column col (a multiple of 4) of token row base (= token * cols).
 vec4 load_x4(uint base, uint col)
 {
-    if (X_VEC4)
-        return x4[(base + col) / 4];
+    if (X_TEXEL)
+        return uintBitsToFloat(texelFetch(xt, int((base + col) / 4)));
     return vec4(x[base + col], x[base + col + 1], x[base + col + 2], x[base + col + 3]);
 }
 

@@ -26,8 +26,11 @@ layout(std430, binding = 1) readonly buffer X { float x[]; };
 layout(std430, binding = 2) buffer Y { float y[]; };
 layout(push_constant) uniform P { uint n_tokens, cols, rows, row0, y_stride, row_texels; } p;
 
-shared float xs[BK * BM]; // [BK][BM]
-shared float ws[BK * BN]; // [BK][BN]
+// Tiles stored k-major, each line one float longer than the tile so that the transposing stores
+// (consecutive invocations on consecutive k) fall into different shared-memory banks.
+const uint XS = BM + 1, WS = BN + 1;
+shared float xs[BK * XS]; // [BK][BM]
+shared float ws[BK * WS]; // [BK][BN]
 
 void main()
 {
@@ -53,24 +56,24 @@ void main()
             vec4 lo, hi;
             mm_decode(u, DTYPE, lo, hi);
             for (uint e = 0; e < 4; e++)
-                ws[(q * VPW + e) * BN + r] = lo[e];
+                ws[(q * VPW + e) * WS + r] = lo[e];
             if (VPW == 8)
                 for (uint e = 0; e < 4; e++)
-                    ws[(q * VPW + 4 + e) * BN + r] = hi[e];
+                    ws[(q * VPW + 4 + e) * WS + r] = hi[e];
         }
         // X tile: BM tokens x BK columns, consecutive invocations on consecutive columns.
         for (uint idx = tid; idx < BM * BK; idx += WG) {
             uint t = idx / BK, k = idx % BK;
             uint tok = tile_t + t, col = s * BK + k;
-            xs[k * BM + t] = tok < p.n_tokens && col < p.cols ? x[tok * p.cols + col] : 0.0;
+            xs[k * XS + t] = tok < p.n_tokens && col < p.cols ? x[tok * p.cols + col] : 0.0;
         }
         barrier();
         for (uint k = 0; k < BK; k++) {
             float a[TM], b[TN];
             for (uint i = 0; i < TM; i++)
-                a[i] = xs[k * BM + tm + i * (BM / TM)];
+                a[i] = xs[k * XS + tm + i * (BM / TM)];
             for (uint j = 0; j < TN; j++)
-                b[j] = ws[k * BN + rn + j * (BN / TN)];
+                b[j] = ws[k * WS + rn + j * (BN / TN)];
             for (uint i = 0; i < TM; i++)
                 for (uint j = 0; j < TN; j++)
                     acc[i * TN + j] = fma(a[i], b[j], acc[i * TN + j]);

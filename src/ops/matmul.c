@@ -32,10 +32,8 @@ const char *lvk_matmul_path_name(lvk_matmul_path path)
     return "?";
 }
 
-static lvk_matmul_path choose_path(const lvk_device *d, lvk_matmul_path want)
+lvk_matmul_path lvk_matmul_auto_path(const lvk_device *d)
 {
-    if (want != LVK_MATMUL_AUTO)
-        return want;
     /* On a CPU the texel variant wins (DESIGN §3.1); on GPUs the shared-memory tiled one. */
     return d->info->type == VK_PHYSICAL_DEVICE_TYPE_CPU ? LVK_MATMUL_TEXEL : LVK_MATMUL_TILED;
 }
@@ -66,15 +64,38 @@ static bool check_shapes(const lvk_device *d, const lvk_weight *w, const lvk_vie
     return true;
 }
 
-bool lvk_matmul_prepare(lvk_kernels *k, lvk_matmul_op *op, const lvk_weight *w, const lvk_view *x, const lvk_view *y,
-                        uint32_t max_tokens, const lvk_matmul_options *opt, lvk_err *err)
+/* The TEXEL variant reads X by texel fetches when a row of X is whole texels and the view is allowed
+ * (offset alignment, element count); otherwise it falls back to storage-buffer loads. */
+static bool make_x_texel(lvk_device *d, lvk_matmul_op *op, const lvk_view *x, uint32_t max_tokens, lvk_err *err)
 {
-    const lvk_device *d = k->d;
+    lvk_view v = *x;
+    v.size = (VkDeviceSize)max_tokens * op->cols * sizeof(float);
+    if (op->cols % 4 != 0 || v.offset % d->info->min_texel_buffer_offset_alignment != 0 ||
+        v.size / 16 > d->info->max_texel_buffer_elements)
+        return true;
+    if (!lvk_texel_view_create(d, &v, VK_FORMAT_R32G32B32A32_UINT, &op->x_texel, err)) {
+        lvk_err_prefix(err, "matmul: X");
+        return false;
+    }
+    return true;
+}
+
+void lvk_matmul_destroy(lvk_kernels *k, lvk_matmul_op *op)
+{
+    if (op->x_texel)
+        vkDestroyBufferView(k->d->dev, op->x_texel, NULL);
+    op->x_texel = VK_NULL_HANDLE;
+}
+
+static bool prepare(lvk_kernels *k, lvk_matmul_op *op, const lvk_weight *w, const lvk_view *x, const lvk_view *y,
+                    uint32_t max_tokens, const lvk_matmul_options *opt, lvk_err *err)
+{
+    lvk_device *d = k->d;
     memset(op, 0, sizeof *op);
     if (!check_shapes(d, w, x, y, max_tokens, err))
         return false;
     bool accumulate = opt && opt->accumulate;
-    op->path = choose_path(d, opt ? opt->path : LVK_MATMUL_AUTO);
+    op->path = opt && opt->path != LVK_MATMUL_AUTO ? opt->path : lvk_matmul_auto_path(d);
     op->rows = w->rows;
     op->cols = w->cols;
     op->row_texels = w->row_stride / 16;
@@ -109,10 +130,13 @@ bool lvk_matmul_prepare(lvk_kernels *k, lvk_matmul_op *op, const lvk_weight *w, 
         desc.name = "matmul_texel";
         desc.spirv = lvk_spv_matmul_texel;
         desc.spirv_size = lvk_spv_matmul_texel_size;
-        desc.bindings[0] = LVK_BIND_UNIFORM_TEXEL;
+        desc.n_bindings = 4;
+        desc.bindings[0] = desc.bindings[3] = LVK_BIND_UNIFORM_TEXEL;
         desc.bindings[1] = desc.bindings[2] = LVK_BIND_STORAGE;
+        if (!make_x_texel(d, op, x, max_tokens, err))
+            return false;
         desc.n_spec = 6;
-        uint32_t spec[6] = {wg, (uint32_t)w->dtype, TEXEL_TM, TEXEL_TN, accumulate, w->cols % 4 == 0};
+        uint32_t spec[6] = {wg, (uint32_t)w->dtype, TEXEL_TM, TEXEL_TN, accumulate, op->x_texel != VK_NULL_HANDLE};
         memcpy(desc.spec, spec, sizeof spec);
         op->tokens_per_group = TEXEL_TM;
         rows_per_group = wg * TEXEL_TN;
@@ -134,7 +158,7 @@ bool lvk_matmul_prepare(lvk_kernels *k, lvk_matmul_op *op, const lvk_weight *w, 
     if (!op->pipeline)
         return false;
 
-    lvk_binding bind[3] = {{.view = *x}, {.view = *x}, {.view = *y}};
+    lvk_binding bind[4] = {{.view = *x}, {.view = *x}, {.view = *y}, {.texel = op->x_texel}};
     bind[1].view.size = (VkDeviceSize)max_tokens * w->cols * sizeof(float);
     bind[2].view.size = (VkDeviceSize)max_tokens * w->rows * sizeof(float);
     for (int c = 0; c < w->n_chunks; c++) {
@@ -147,6 +171,8 @@ bool lvk_matmul_prepare(lvk_kernels *k, lvk_matmul_op *op, const lvk_weight *w, 
             return lvk_fail(err, "matmul: %u rows need %u workgroups, over the device's limit of %u", ch->rows,
                             oc->groups_x, d->info->max_workgroup_count[0]);
         bind[0] = (lvk_binding){.view = ch->view, .texel = ch->texel};
+        if (!op->x_texel)
+            bind[3].texel = ch->texel; /* never read: X_TEXEL is off, but the binding must be valid */
         if (!lvk_kernels_set(k, op->pipeline, bind, &oc->set, err)) {
             lvk_err_prefix(err, "matmul");
             return false;
@@ -154,6 +180,15 @@ bool lvk_matmul_prepare(lvk_kernels *k, lvk_matmul_op *op, const lvk_weight *w, 
         op->n_chunks = c + 1;
     }
     return true;
+}
+
+bool lvk_matmul_prepare(lvk_kernels *k, lvk_matmul_op *op, const lvk_weight *w, const lvk_view *x, const lvk_view *y,
+                        uint32_t max_tokens, const lvk_matmul_options *opt, lvk_err *err)
+{
+    if (prepare(k, op, w, x, y, max_tokens, opt, err))
+        return true;
+    lvk_matmul_destroy(k, op);
+    return false;
 }
 
 void lvk_matmul_record(lvk_cmd *c, const lvk_matmul_op *op, uint32_t n_tokens)

@@ -35,6 +35,7 @@ typedef struct lvk_matmul_op {
     const lvk_pipeline *pipeline;
     uint32_t rows, cols, row_texels, max_tokens;
     uint32_t tokens_per_group; /* tokens one workgroup covers (dispatch ceil(n_tokens / this)) */
+    VkBufferView x_texel; /* TEXEL: RGBA32UI view of X (owned; VK_NULL_HANDLE when X is read as a storage buffer) */
     int n_chunks;
     lvk_matmul_chunk chunks[LVK_WEIGHT_MAX_CHUNKS];
 } lvk_matmul_op;
@@ -42,10 +43,16 @@ typedef struct lvk_matmul_op {
 /* Name of a path, for logs and test tables. */
 const char *lvk_matmul_path_name(lvk_matmul_path path);
 
+/* The variant AUTO stands for on this device. */
+lvk_matmul_path lvk_matmul_auto_path(const lvk_device *d);
+
 /* Checks shapes and limits, picks the variant (opt->path, AUTO when opt is NULL), builds the pipeline and
- * one descriptor set per weight chunk. x and y must not overlap. */
+ * one descriptor set per weight chunk. x and y must not overlap. Call lvk_matmul_destroy when done. */
 bool lvk_matmul_prepare(lvk_kernels *k, lvk_matmul_op *op, const lvk_weight *w, const lvk_view *x, const lvk_view *y,
                         uint32_t max_tokens, const lvk_matmul_options *opt, lvk_err *err);
+/* Frees what prepare made beyond pipelines and sets (the TEXEL variant's view of X). Safe on a zeroed
+ * or already destroyed op, and after a failed prepare. */
+void lvk_matmul_destroy(lvk_kernels *k, lvk_matmul_op *op);
 /* Records the dispatches for the first n_tokens rows of X (1 <= n_tokens <= max_tokens; larger values are
  * clamped to max_tokens, 0 records nothing). */
 void lvk_matmul_record(lvk_cmd *c, const lvk_matmul_op *op, uint32_t n_tokens);
