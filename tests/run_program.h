@@ -24,7 +24,8 @@ static void run_slurp(const char *path, char *dst, size_t size)
 /* Runs "<bin dir>/<program> <args>"; returns its exit code (128 if it died of a signal). */
 static int run_program(const char *program, const char *args)
 {
-    const char *out = LVK_TEST_TMP "/run_out.txt", *err = LVK_TEST_TMP "/run_err.txt";
+    /* per test program: ctest runs them in parallel */
+    const char *out = LVK_TEST_TMP "/" LVK_TEST_NAME "_out.txt", *err = LVK_TEST_TMP "/" LVK_TEST_NAME "_err.txt";
     char cmd[4096];
 #if defined(_WIN32)
     /* cmd.exe strips the outer quotes of a line that starts with one: add a pair to be stripped */

@@ -1,6 +1,6 @@
 /* UTF-8 helpers: decoding one character, validating a buffer, encoding a code point.
  * "Valid" follows RFC 3629: no overlong forms, no surrogates (U+D800..U+DFFF), nothing above U+10FFFF.
- * No Unicode tables here: character classes live in PCRE2/utf8proc where they are needed. */
+ * No Unicode tables here: character classes live in PCRE2 where they are needed. */
 #ifndef LVK_BASE_UTF8_H
 #define LVK_BASE_UTF8_H
 #include <stdbool.h>
