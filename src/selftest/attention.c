@@ -155,6 +155,8 @@ bool lvk_selftest_attention(lvk_selftest *t, lvk_err *err)
         /* decode: one token at context 1, 7, 512, 4096; LLaMA2 heads 32/32, LLaMA3 heads 32/8 */
         {32, 32, 128, 1, 0, S, false, false, true},
         {32, 8, 128, 1, 6, S, false, false, true},
+        {32, 8, 128, 1, 0, S, false, false, false},
+        {32, 32, 128, 1, 6, S, false, false, false},
         {32, 32, 128, 1, 511, S, false, false, false},
         {32, 8, 128, 1, 511, S, false, false, false},
         {32, 32, 128, 1, 4095, S, false, false, false},
