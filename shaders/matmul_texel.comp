@@ -57,17 +57,19 @@ void main()
 
     const uint n_full = p.cols / VPW;
     for (uint q = 0; q < n_full; q++) {
-        vec4 wlo[TN], whi[TN];
+        uvec4 u[TN];
         for (uint j = 0; j < TN; j++)
-            mm_decode(texelFetch(w, int(wbase[j] + q)), DTYPE, wlo[j], whi[j]);
-        for (uint i = 0; i < TM; i++) {
-            vec4 xlo = load_x4(xbase[i], q * VPW);
+            u[j] = texelFetch(w, int(wbase[j] + q));
+        // One half texel (4 columns) at a time keeps fewer values live (CPU registers are few).
+        for (uint h = 0; h < VPW / 4; h++) {
+            vec4 wv[TN];
             for (uint j = 0; j < TN; j++)
-                acc[i * TN + j] += dot(wlo[j], xlo);
-            if (VPW == 8) {
-                vec4 xhi = load_x4(xbase[i], q * VPW + 4);
+                wv[j] = DTYPE == MM_F32 ? uintBitsToFloat(u[j])
+                                        : vec4(mm_unpack2(u[j][2 * h], DTYPE), mm_unpack2(u[j][2 * h + 1], DTYPE));
+            for (uint i = 0; i < TM; i++) {
+                vec4 xv = load_x4(xbase[i], q * VPW + 4 * h);
                 for (uint j = 0; j < TN; j++)
-                    acc[i * TN + j] += dot(whi[j], xhi);
+                    acc[i * TN + j] += dot(wv[j], xv);
             }
         }
     }
