@@ -18,8 +18,14 @@ void lvk_ref_attention(const float *q, const uint16_t *k_cache, const uint16_t *
     size_t row = (size_t)n_kv_heads * head_dim;
     double scale = 1.0 / sqrt((double)head_dim);
     double *score = malloc(((size_t)pos0 + n_tokens) * sizeof(double));
-    if (!score)
+    float *f16 = malloc(65536 * sizeof(float)); /* every fp16 value: the cache is read ~n_heads times over */
+    if (!score || !f16) {
+        free(score);
+        free(f16);
         return;
+    }
+    for (uint32_t i = 0; i < 65536; i++)
+        f16[i] = lvk_f16_to_f32((uint16_t)i);
     for (uint32_t t = 0; t < n_tokens; t++) {
         size_t n_keys = (size_t)pos0 + t + 1;
         for (uint32_t h = 0; h < n_heads; h++) {
@@ -30,7 +36,7 @@ void lvk_ref_attention(const float *q, const uint16_t *k_cache, const uint16_t *
                 const uint16_t *kj = k_cache + j * row + kv_off;
                 double s = 0;
                 for (uint32_t d = 0; d < head_dim; d++)
-                    s += (double)qh[d] * lvk_f16_to_f32(kj[d]);
+                    s += (double)qh[d] * f16[kj[d]];
                 score[j] = s * scale;
                 if (score[j] > m)
                     m = score[j];
@@ -47,9 +53,10 @@ void lvk_ref_attention(const float *q, const uint16_t *k_cache, const uint16_t *
                 const uint16_t *vj = v_cache + j * row + kv_off;
                 double p = score[j] / l;
                 for (uint32_t d = 0; d < head_dim; d++)
-                    oh[d] += p * lvk_f16_to_f32(vj[d]);
+                    oh[d] += p * f16[vj[d]];
             }
         }
     }
     free(score);
+    free(f16);
 }
