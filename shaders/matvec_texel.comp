@@ -60,15 +60,19 @@ void main()
     for (uint k = 0; k < NT * ROWS; k++)
         acc[k] = 0.0;
 
+    // Per step: x first, then one row at a time (fetch, decode, multiply-add). On lavapipe each
+    // RGBA32 texel fetch is a function call that spills every live vector register, so the order
+    // keeps few values live across the calls.
     for (uint b = 0; b < p.full_blocks; b++) {
-        uvec4 wv[ROWS];
-        for (uint i = 0; i < ROWS; i++)
-            wv[i] = texelFetch(W, int(base[i] + b));
+        vec4 xa[NT], xb[NT];
         for (uint t = 0; t < NT; t++) {
-            vec4 xa = x4_at(t, b * EPB);
-            vec4 xb = EPB == 8 ? x4_at(t, b * EPB + 4u) : vec4(0.0);
-            for (uint i = 0; i < ROWS; i++)
-                acc[t * ROWS + i] += block_dot(wv[i], xa, xb);
+            xa[t] = x4_at(t, b * EPB);
+            xb[t] = EPB == 8 ? x4_at(t, b * EPB + 4u) : vec4(0.0);
+        }
+        for (uint i = 0; i < ROWS; i++) {
+            uvec4 wv = texelFetch(W, int(base[i] + b));
+            for (uint t = 0; t < NT; t++)
+                acc[t * ROWS + i] += block_dot(wv, xa[t], xb[t]);
         }
     }
     // The last block of a row when cols is not a multiple of EPB.

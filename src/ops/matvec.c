@@ -6,7 +6,7 @@
 #include "lvk_shaders.h"
 
 /* Defaults per path, measured on lavapipe (TEXEL) and chosen for 32/64-wide GPUs (SUBGROUP). */
-#define TEXEL_ROWS 4
+#define TEXEL_ROWS 8
 #define TEXEL_WG 8
 #define SUBGROUP_WG 128
 
