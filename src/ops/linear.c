@@ -20,4 +20,9 @@ void lvk_linear_record(lvk_cmd *c, const lvk_linear_op *op, uint32_t n_tokens)
         lvk_matmul_record(c, &op->matmul, n_tokens);
 }
 
-void lvk_linear_destroy(lvk_kernels *k, lvk_linear_op *op) { lvk_matvec_destroy(k, &op->matvec); }
+void lvk_linear_destroy(lvk_kernels *k, lvk_linear_op *op)
+{
+    lvk_matvec_destroy(k, &op->matvec);
+    if (op->has_matmul)
+        lvk_matmul_destroy(k, &op->matmul);
+}
