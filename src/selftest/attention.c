@@ -180,6 +180,7 @@ bool lvk_selftest_attention(lvk_selftest *t, lvk_err *err)
         {6, 2, 64, 3, 60, L, false, false, false},
         {6, 2, 64, 3, 60, L, true, false, false},
         {6, 2, 128, 2, 700, A, false, false, false},
+        {6, 2, 36, 3, 40, A, false, false, true}, /* head_dim not a multiple of 8: AUTO never takes LANE */
         /* prefill of 37 tokens: a fresh cache, and a chunk continuing one at position 100 */
         {32, 32, 128, 37, 0, P, false, false, true},
         {32, 8, 128, 37, 100, P, false, false, false},
@@ -191,6 +192,7 @@ bool lvk_selftest_attention(lvk_selftest *t, lvk_err *err)
         {6, 2, 64, 37, 0, L, true, false, false},
         {32, 8, 128, 37, 100, L, false, false, false},
         {32, 8, 128, 37, 100, A, false, false, false},
+        {6, 2, 36, 37, 5, A, false, false, false},
         {32, 8, 128, 512, 0, P, false, true, false},
         {32, 8, 128, 512, 0, L, false, true, false},
     };
