@@ -6,8 +6,7 @@
 
 /* Tile shape of the TILED variant: a 64x64 tile with 4x4 per invocation is 256 invocations and
  * 8 KiB of shared memory, inside every Vulkan device's guaranteed limits except the invocation
- * count (128 guaranteed); such devices get 32x32 (64 invocations). */
-#define TILED_BK 16
+ * count (128 guaranteed); such devices get 32x32 (64 invocations). K goes by 16 (BK in the shader). */
 #define TILED_TM 4
 #define TILED_TN 4
 
@@ -40,7 +39,7 @@ lvk_matmul_path lvk_matmul_auto_path(const lvk_device *d)
     return d->info->type == VK_PHYSICAL_DEVICE_TYPE_CPU ? LVK_MATMUL_TEXEL : LVK_MATMUL_TILED;
 }
 
-static bool check_shapes(const lvk_device *d, const lvk_weight *w, const lvk_view *x, const lvk_view *y,
+static bool check_shapes(const lvk_weight *w, const lvk_view *x, const lvk_view *y,
                          uint32_t max_tokens, lvk_err *err)
 {
     if (w->dtype != LVK_DTYPE_F16 && w->dtype != LVK_DTYPE_BF16 && w->dtype != LVK_DTYPE_F32)
@@ -60,9 +59,10 @@ static bool check_shapes(const lvk_device *d, const lvk_weight *w, const lvk_vie
     if (y->size < y_elems * sizeof(float))
         return lvk_fail(err, "matmul: Y holds %llu bytes, [%u tokens, %u] fp32 needs %llu", (unsigned long long)y->size,
                         max_tokens, w->rows, (unsigned long long)(y_elems * sizeof(float)));
-    if (x->buffer == y->buffer && x->offset < y->offset + y->size && y->offset < x->offset + x->size)
+    /* The kernels read X while writing Y, so the byte ranges they use must not overlap. */
+    VkDeviceSize x_end = x->offset + x_elems * sizeof(float), y_end = y->offset + y_elems * sizeof(float);
+    if (x->buffer == y->buffer && x->offset < y_end && y->offset < x_end)
         return lvk_fail(err, "matmul: X and Y overlap");
-    (void)d;
     return true;
 }
 
@@ -72,7 +72,8 @@ static bool make_x_texel(lvk_device *d, lvk_matmul_op *op, const lvk_view *x, ui
 {
     lvk_view v = *x;
     v.size = (VkDeviceSize)max_tokens * op->cols * sizeof(float);
-    if (op->cols % 4 != 0 || v.offset % d->info->min_texel_buffer_offset_alignment != 0 ||
+    VkDeviceSize align = d->info->min_texel_buffer_offset_alignment ? d->info->min_texel_buffer_offset_alignment : 1;
+    if (op->cols % 4 != 0 || v.offset % align != 0 ||
         v.size / 16 > d->info->max_texel_buffer_elements)
         return true;
     if (!lvk_texel_view_create(d, &v, VK_FORMAT_R32G32B32A32_UINT, &op->x_texel, err)) {
@@ -94,7 +95,7 @@ static bool prepare(lvk_kernels *k, lvk_matmul_op *op, const lvk_weight *w, cons
 {
     lvk_device *d = k->d;
     memset(op, 0, sizeof *op);
-    if (!check_shapes(d, w, x, y, max_tokens, err))
+    if (!check_shapes(w, x, y, max_tokens, err))
         return false;
     bool accumulate = opt && opt->accumulate;
     op->path = opt && opt->path != LVK_MATMUL_AUTO ? opt->path : lvk_matmul_auto_path(d);

@@ -172,8 +172,47 @@ static bool run_matmul(lvk_selftest *t, lvk_matmul_path path, const matmul_case 
     return ok;
 }
 
+/* prepare must refuse what the kernels cannot do rather than record out-of-bounds work: a Y too
+ * small for max_tokens, X and Y overlapping, max_tokens 0, and the path that is not built. */
+static bool run_rejects(lvk_selftest *t, lvk_err *err)
+{
+    lvk_selftest_result r = {.kernel = "matmul_rejects", .dtype = "f16", .shape = "8x37x99 bad views"};
+    lvk_arena arena;
+    lvk_arena_init(t->d, &arena, LVK_MEM_DEVICE);
+    lvk_weight w = {0};
+    lvk_buffer b = {0};
+    const uint32_t tokens = 8, rows = 37, cols = 99;
+    const VkDeviceSize x_bytes = (VkDeviceSize)tokens * cols * 4, y_bytes = (VkDeviceSize)tokens * rows * 4;
+    bool ok = lvk_weight_create(t->d, &arena, &w, LVK_DTYPE_F16, rows, cols, 0, err) &&
+              lvk_selftest_buffer(t, &b, NULL, x_bytes + y_bytes, err);
+    if (ok) {
+        lvk_view all = lvk_buffer_view_all(&b), x = all, y = all, y_short = all, y_overlap = all;
+        x.size = x_bytes;
+        y.offset = x_bytes, y.size = y_bytes;
+        y_short.offset = x_bytes, y_short.size = y_bytes - 4;
+        y_overlap.offset = x_bytes - 4, y_overlap.size = y_bytes;
+        lvk_matmul_options coopmat = {.path = LVK_MATMUL_COOPMAT};
+        lvk_matmul_op op = {0};
+        lvk_err e;
+        bool good = lvk_matmul_prepare(t->k, &op, &w, &x, &y, tokens, NULL, &e);
+        lvk_matmul_destroy(t->k, &op);
+        bool short_y = lvk_matmul_prepare(t->k, &op, &w, &x, &y_short, tokens, NULL, &e);
+        bool overlap = lvk_matmul_prepare(t->k, &op, &w, &x, &y_overlap, tokens, NULL, &e);
+        bool zero = lvk_matmul_prepare(t->k, &op, &w, &x, &y, 0, NULL, &e);
+        bool coop = lvk_matmul_prepare(t->k, &op, &w, &x, &y, tokens, &coopmat, &e);
+        r.pass = good && !short_y && !overlap && !zero && !coop;
+        lvk_selftest_report(t, &r);
+    }
+    lvk_buffer_destroy(t->d, &b);
+    lvk_weight_destroy(t->d, &w);
+    lvk_arena_destroy(t->d, &arena);
+    return ok;
+}
+
 bool lvk_selftest_matmul(lvk_selftest *t, lvk_err *err)
 {
+    if (lvk_selftest_wants(t, "matmul_rejects") && !run_rejects(t, err))
+        return false;
     /* Every variant that runs on core Vulkan; COOPMAT is not built (ops/matmul.c). */
     const lvk_matmul_path paths[] = {LVK_MATMUL_TILED, LVK_MATMUL_TEXEL};
     const lvk_dtype dtypes[] = {LVK_DTYPE_F16, LVK_DTYPE_BF16, LVK_DTYPE_F32};
