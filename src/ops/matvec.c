@@ -113,13 +113,17 @@ bool lvk_matvec_prepare(lvk_kernels *k, lvk_matvec_op *op, const lvk_weight *w, 
 
     const bool texel = op->path == LVK_MATVEC_TEXEL;
     uint32_t wg = o.workgroup_size ? o.workgroup_size : texel ? TEXEL_WG : SUBGROUP_WG;
-    if (!texel && !o.workgroup_size && wg < d->info->subgroup_size)
-        wg = d->info->subgroup_size; /* at least one whole subgroup */
+    const uint32_t max_sg = d->info->max_subgroup_size ? d->info->max_subgroup_size : d->info->subgroup_size;
+    if (!texel && !o.workgroup_size && wg < max_sg)
+        wg = max_sg; /* at least one whole subgroup */
     if (wg > d->info->max_workgroup_invocations || wg > d->info->max_workgroup_size[0])
         return lvk_fail(err, "matvec: workgroup of %u over the device's limit", wg);
+    /* SUBGROUP: one row per subgroup at the smallest subgroup size the driver may pick (a
+     * workgroup of bigger subgroups loops over its rows). */
+    const uint32_t min_sg = d->info->min_subgroup_size ? d->info->min_subgroup_size : d->info->subgroup_size;
     uint32_t rows_per = o.rows_per_thread;
     if (!rows_per)
-        rows_per = texel ? TEXEL_ROWS : (wg + d->info->subgroup_size - 1) / d->info->subgroup_size;
+        rows_per = texel ? TEXEL_ROWS : (wg + min_sg - 1) / min_sg;
     if (rows_per > 16)
         return lvk_fail(err, "matvec: %u rows per thread; at most 16", rows_per);
     op->rows_per_thread = rows_per;
