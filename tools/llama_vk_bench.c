@@ -8,9 +8,7 @@
 #include <cjson/cJSON.h>
 
 #include "base/log.h"
-#include "base/platform.h"
-#include "model/llama.h"
-#include "model/model_files.h"
+#include "llamavk/llamavk.h"
 #include "vk/bandwidth.h"
 
 static const char *usage =

@@ -6,9 +6,7 @@
 #include <cjson/cJSON.h>
 
 #include "base/log.h"
-#include "base/platform.h"
-#include "model/generate.h"
-#include "model/model_files.h"
+#include "llamavk/llamavk.h"
 #include "vk/device_report.h"
 
 static const char *usage =
