@@ -33,6 +33,10 @@ bool lvk_stderr_is_terminal(void);
 uint64_t lvk_system_memory_total(void);
 uint64_t lvk_system_memory_available(void);
 
+/* The off-switches for optional fast paths (DESIGN §3: fragile drivers need one for each):
+ * true when the environment variable is set to anything but "" or "0". */
+bool lvk_env_flag(const char *name);
+
 /* Runs main_fn with the command line as UTF-8. On Windows the argv the C runtime gives is in
  * the ANSI code page, so the wide command line is converted and the console is switched to
  * UTF-8 output; elsewhere argv is passed through. */

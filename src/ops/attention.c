@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/half.h"
+#include "base/platform.h"
 #include "lvk_shaders.h"
 
 #define ATTN_WG 64          /* lanes per workgroup = keys per block (shaders/attn_f16.comp) */
@@ -126,12 +127,6 @@ static bool texel_ok(const lvk_device *d, const lvk_view *v)
     return v->size % 16 == 0 && v->size / 16 <= d->info->max_texel_buffer_elements && v->offset % align == 0;
 }
 
-static bool env_set(const char *name)
-{
-    const char *v = getenv(name);
-    return v && *v && strcmp(v, "0") != 0;
-}
-
 /* A LANE pipeline: partials per chunk (direct = false) or the finished output (direct = true). */
 static const lvk_pipeline *lane_pipeline(lvk_kernels *k, const lvk_attention_op *op, uint32_t group, bool direct,
                                          lvk_err *err)
@@ -157,7 +152,7 @@ static bool lane_prepare(lvk_kernels *k, lvk_attention_op *op, const lvk_view *q
                          const lvk_view *vv, const lvk_view *part, const lvk_view *ov, uint32_t group, bool no_texel,
                          lvk_err *err)
 {
-    op->texel = !no_texel && !env_set("LLAMA_VK_NO_TEXEL") && texel_ok(k->d, kv) && texel_ok(k->d, vv);
+    op->texel = !no_texel && !lvk_env_flag("LLAMA_VK_NO_TEXEL") && texel_ok(k->d, kv) && texel_ok(k->d, vv);
     op->lane_wg = LANE_WG;
     op->split = lane_pipeline(k, op, group, false, err);
     op->tiled = op->split ? lane_pipeline(k, op, group, true, err) : NULL;

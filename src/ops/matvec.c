@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/platform.h"
 #include "lvk_shaders.h"
 
 /* Defaults per path, measured on lavapipe (TEXEL) and chosen for 32/64-wide GPUs (SUBGROUP). */
@@ -20,18 +21,12 @@ const char *lvk_matvec_path_name(lvk_matvec_path p)
     return "?";
 }
 
-static bool env_set(const char *name)
-{
-    const char *v = getenv(name);
-    return v && *v && strcmp(v, "0") != 0;
-}
-
 bool lvk_matvec_path_supported(const lvk_device *d, lvk_matvec_path p, const char **reason)
 {
     const char *why = NULL;
     if (p == LVK_MATVEC_SUBGROUP) {
         const uint32_t need = VK_SUBGROUP_FEATURE_BASIC_BIT | VK_SUBGROUP_FEATURE_ARITHMETIC_BIT;
-        if (env_set("LLAMA_VK_NO_SUBGROUP"))
+        if (lvk_env_flag("LLAMA_VK_NO_SUBGROUP"))
             why = "turned off by LLAMA_VK_NO_SUBGROUP";
         else if ((d->info->subgroup_ops & need) != need)
             why = "the device has no subgroup arithmetic in compute shaders";

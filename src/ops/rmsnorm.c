@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/platform.h"
 #include "lvk_shaders.h"
 
 typedef struct rmsnorm_push {
@@ -39,9 +40,7 @@ const char *lvk_rmsnorm_variant_name(lvk_rmsnorm_variant variant)
 
 static lvk_rmsnorm_variant choose_variant(const lvk_kernels *k)
 {
-    const char *off = getenv("LLAMA_VK_NO_SUBGROUP");
-    bool allowed = !(off && *off && strcmp(off, "0") != 0);
-    return allowed && lvk_rmsnorm_variant_supported(k, LVK_RMSNORM_SUBGROUP) ? LVK_RMSNORM_SUBGROUP
+    return !lvk_env_flag("LLAMA_VK_NO_SUBGROUP") && lvk_rmsnorm_variant_supported(k, LVK_RMSNORM_SUBGROUP) ? LVK_RMSNORM_SUBGROUP
                                                                              : LVK_RMSNORM_SHARED;
 }
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "base/platform.h"
 
 /* ---- errors -------------------------------------------------------------------------------- */
 
@@ -439,7 +440,7 @@ bool lvk_device_create(lvk_device *d, const lvk_instance *inst, int index, lvk_e
     d->queue_family = (uint32_t)family;
 
     /* Enable the optional features the kernels may use; env switches turn them off (DESIGN §3). */
-    bool want_f16 = !getenv("LLAMA_VK_NO_FP16");
+    bool want_f16 = !lvk_env_flag("LLAMA_VK_NO_FP16");
     VkPhysicalDevice16BitStorageFeatures f16s = {
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES,
         .storageBuffer16BitAccess = want_f16 && info->storage_16bit,
