@@ -77,14 +77,20 @@ bool lvk_kv_store_prepare(lvk_kernels *k, lvk_kv_store_op *op, const lvk_view *k
     return true;
 }
 
+/* Tokens of a step that fit both the op (max_tokens) and the cache from pos0 on: the rest is
+ * never recorded, so no kernel can write past the cache. */
+static uint32_t tokens_in_cache(uint32_t n_tokens, uint32_t pos0, uint32_t max_tokens, uint32_t max_seq)
+{
+    if (pos0 >= max_seq)
+        return 0;
+    if (n_tokens > max_tokens)
+        n_tokens = max_tokens;
+    return n_tokens < max_seq - pos0 ? n_tokens : max_seq - pos0;
+}
+
 void lvk_kv_store_record(lvk_cmd *c, const lvk_kv_store_op *op, uint32_t n_tokens, uint32_t pos0)
 {
-    if (n_tokens > op->max_tokens)
-        n_tokens = op->max_tokens;
-    if (pos0 >= op->max_seq)
-        return;
-    if (n_tokens > op->max_seq - pos0)
-        n_tokens = op->max_seq - pos0;
+    n_tokens = tokens_in_cache(n_tokens, pos0, op->max_tokens, op->max_seq);
     if (n_tokens == 0)
         return;
     uint32_t push[2] = {n_tokens, pos0};
@@ -288,12 +294,7 @@ bool lvk_attention_prepare(lvk_kernels *k, lvk_attention_op *op, const lvk_view 
 
 void lvk_attention_record(lvk_cmd *c, const lvk_attention_op *op, uint32_t n_tokens, uint32_t pos0)
 {
-    if (n_tokens > op->max_tokens)
-        n_tokens = op->max_tokens;
-    if (pos0 >= op->max_seq)
-        return;
-    if (n_tokens > op->max_seq - pos0)
-        n_tokens = op->max_seq - pos0;
+    n_tokens = tokens_in_cache(n_tokens, pos0, op->max_tokens, op->max_seq);
     if (n_tokens == 0)
         return;
     attn_push push = {n_tokens, pos0, 0, 1};
