@@ -14,21 +14,7 @@
 #include "io/config.h"
 #include "io/llama_layout.h"
 #include "run_program.h"
-
-static uint8_t *read_file(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *data = malloc((size_t)n + 1);
-    assert_non_null(data);
-    assert_int_equal(fread(data, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *size = (size_t)n;
-    return data;
-}
+#include "test_files.h"
 
 static void write_file(const char *path, const uint8_t *data, size_t size)
 {
@@ -83,7 +69,8 @@ static void bf16_sliced_crc_model_inspects_cleanly(void **state)
 
     /* damage one byte: the CRC catches it, --no-crc lets it through */
     size_t size;
-    uint8_t *data = read_file(path, &size);
+    uint8_t *data = (uint8_t *)test_read_file(path, &size);
+    assert_non_null(data);
     data[size / 2] ^= 0x10;
     write_file(path, data, size);
     free(data);

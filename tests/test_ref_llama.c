@@ -24,6 +24,7 @@
 #include "io/config.h"
 #include "model/llama.h"
 #include "ref/llama.h"
+#include "test_files.h"
 
 /* ---- SHA-256 (FIPS 180-4), to check the regenerated checkpoints -------------------------- */
 
@@ -112,19 +113,9 @@ static void test_sha256_known_answers(void **state)
 
 static char *read_whole_file(const char *path, size_t *size)
 {
-    FILE *f = lvk_fopen(path, "rb");
-    assert_non_null(f);
-    assert_true(lvk_fseek64(f, 0, SEEK_END));
-    int64_t n = lvk_ftell64(f);
-    assert_true(n >= 0);
-    assert_true(lvk_fseek64(f, 0, SEEK_SET));
-    char *buf = malloc((size_t)n + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    buf[n] = 0;
-    if (size)
-        *size = (size_t)n;
+    char *buf = test_read_file(path, size);
+    if (!buf)
+        fail_msg("cannot read %s", path);
     return buf;
 }
 

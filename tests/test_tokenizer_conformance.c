@@ -13,27 +13,7 @@
 #include <cjson/cJSON.h>
 
 #include "io/tokenizer.h"
-
-static char *read_file(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    if (buf) {
-        buf[n] = '\0';
-        *size = (size_t)n;
-    }
-    return buf;
-}
+#include "test_files.h"
 
 static lvk_tokenizer *load(lvk_tokenizer_type type, const char *model)
 {
@@ -131,7 +111,7 @@ static int check_fixture(lvk_tokenizer *tok, const char *model, const char *file
     char path[1024];
     snprintf(path, sizeof path, "%s/tokenizers/%s/%s", LVK_TEST_DATA, model, file);
     size_t size;
-    char *data = read_file(path, &size);
+    char *data = test_read_file(path, &size);
     assert_non_null(data);
     int bad = 0;
     *n_lines = 0;

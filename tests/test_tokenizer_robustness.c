@@ -11,6 +11,7 @@
 
 #include "base/utf8.h"
 #include "io/tokenizer.h"
+#include "test_files.h"
 #include "io/tokenizer_internal.h"
 
 typedef struct model_file {
@@ -21,29 +22,11 @@ typedef struct model_file {
 
 static model_file llama2, llama3;
 
-static uint8_t *read_file(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *buf = malloc((size_t)n + 1);
-    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    *size = (size_t)n;
-    return buf;
-}
-
 static int setup_model(model_file *m, lvk_tokenizer_type type, const char *name)
 {
     char path[1024];
     snprintf(path, sizeof path, "%s/tokenizers/%s/tokenizer.model", LVK_TEST_DATA, name);
-    m->data = read_file(path, &m->size);
+    m->data = (uint8_t *)test_read_file(path, &m->size);
     lvk_err err;
     if (!m->data || !lvk_tokenizer_load(&m->tok, type, path, &err)) {
         fprintf(stderr, "cannot load %s\n", path);
