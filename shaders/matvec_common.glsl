@@ -23,12 +23,19 @@ void decode_block(uvec4 wv, out vec4 lo, out vec4 hi)
     }
 }
 
-// sum_j W_j * x_j over one block; xb is ignored for fp32.
-float block_dot(uvec4 wv, vec4 xa, vec4 xb)
+// acc + sum_j W_j * x_j over one block, as a chain of fused multiply-adds; xb is ignored for fp32.
+float block_dot(uvec4 wv, vec4 xa, vec4 xb, float acc)
 {
     vec4 lo, hi;
     decode_block(wv, lo, hi);
+    acc = fma(lo.x, xa.x, acc);
+    acc = fma(lo.y, xa.y, acc);
+    acc = fma(lo.z, xa.z, acc);
+    acc = fma(lo.w, xa.w, acc);
     if (DTYPE == 2)
-        return dot(lo, xa);
-    return dot(lo, xa) + dot(hi, xb);
+        return acc;
+    acc = fma(hi.x, xb.x, acc);
+    acc = fma(hi.y, xb.y, acc);
+    acc = fma(hi.z, xb.z, acc);
+    return fma(hi.w, xb.w, acc);
 }

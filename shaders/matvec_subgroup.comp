@@ -62,7 +62,7 @@ void main()
             for (uint t = 0; t < NT; t++) {
                 vec4 xa = x4_at(t, b * EPB);
                 vec4 xb = EPB == 8 ? x4_at(t, b * EPB + 4u) : vec4(0.0);
-                acc[t] += block_dot(wv, xa, xb);
+                acc[t] = block_dot(wv, xa, xb, acc[t]);
             }
         }
         // The last block of the row when cols is not a multiple of EPB: one lane takes it.
@@ -72,7 +72,7 @@ void main()
             for (uint t = 0; t < NT; t++) {
                 vec4 xa = vec4(x_at(t, c), x_at(t, c + 1u), x_at(t, c + 2u), x_at(t, c + 3u));
                 vec4 xb = vec4(x_at(t, c + 4u), x_at(t, c + 5u), x_at(t, c + 6u), x_at(t, c + 7u));
-                acc[t] += block_dot(wv, xa, xb);
+                acc[t] = block_dot(wv, xa, xb, acc[t]);
             }
         }
         for (uint t = 0; t < NT; t++) {

@@ -1,13 +1,15 @@
 #version 450
 // y[t, row0 + r] (+)= sum_c W[r, c] * x[t, c] for one chunk of W: the texel path, made for CPU
 // devices (lavapipe, DESIGN §3.1). There, loads inside loops are scalarized per lane except texel
-// fetches, and shared memory and barriers are slow; so each invocation owns ROWS whole rows and
-// walks them with one 16-byte texel fetch per row per step, x fetched as texels too, and keeps
-// ROWS × NT accumulators in registers (one read of W serves all NT tokens). No shared memory.
+// fetches, so W and x are read by texel fetches. A workgroup owns ROWS rows; its lanes walk each
+// row side by side (lane l reads blocks l, l + WG, ...), so one fetch reads WG * 16 contiguous
+// bytes of a row and a workgroup streams through ROWS places in memory only (few streams for the
+// CPU's prefetcher). Each lane keeps ROWS × NT partial sums in registers; one shared-memory
+// reduction at the end adds the lanes' sums.
 #extension GL_GOOGLE_include_directive : require
 
 layout(local_size_x_id = 0) in;
-layout(constant_id = 1) const uint ROWS = 4;          // rows per invocation
+layout(constant_id = 1) const uint ROWS = 8;          // rows per workgroup
 layout(constant_id = 2) const uint NT = 1;            // tokens (1..8), one pipeline per count
 layout(constant_id = 3) const uint DTYPE = 0;         // 0 fp16, 1 bf16, 2 fp32
 layout(constant_id = 4) const bool X_VEC4 = true;     // X holds vec4 texels (cols % 4 == 0), else one float each
@@ -26,6 +28,8 @@ layout(push_constant) uniform P {
     uint blocks;      // 16-byte blocks per row (row_stride / 16)
     uint full_blocks; // blocks whose EPB columns are all < cols
 } p;
+
+shared float partial[ROWS * NT][gl_WorkGroupSize.x];
 
 // x[t, c] for c < cols, 0 past the end (the weight pad is zero, but x there is another token's).
 float x_at(uint t, uint c)
@@ -47,10 +51,11 @@ vec4 x4_at(uint t, uint c)
 
 void main()
 {
-    uint inv = gl_GlobalInvocationID.x + gl_GlobalInvocationID.y * gl_NumWorkGroups.x * gl_WorkGroupSize.x;
-    uint r0 = inv * ROWS;
+    const uint WG = gl_WorkGroupSize.x;
+    uint lane = gl_LocalInvocationID.x;
+    uint r0 = (gl_WorkGroupID.x + gl_WorkGroupID.y * gl_NumWorkGroups.x) * ROWS;
     if (r0 >= p.rows)
-        return;
+        return; // the whole workgroup: no barrier is skipped by part of it
     // Rows past the chunk read the last row again (no branch around the loads) and are not written.
     uint base[ROWS];
     for (uint i = 0; i < ROWS; i++)
@@ -60,10 +65,8 @@ void main()
     for (uint k = 0; k < NT * ROWS; k++)
         acc[k] = 0.0;
 
-    // Per step: x first, then one row at a time (fetch, decode, multiply-add). On lavapipe each
-    // RGBA32 texel fetch is a function call that spills every live vector register, so the order
-    // keeps few values live across the calls.
-    for (uint b = 0; b < p.full_blocks; b++) {
+    // Lane l reads blocks l, l + WG, ...: one fetch per row reads WG * 16 contiguous bytes.
+    for (uint b = lane; b < p.full_blocks; b += WG) {
         vec4 xa[NT], xb[NT];
         for (uint t = 0; t < NT; t++) {
             xa[t] = x4_at(t, b * EPB);
@@ -72,26 +75,32 @@ void main()
         for (uint i = 0; i < ROWS; i++) {
             uvec4 wv = texelFetch(W, int(base[i] + b));
             for (uint t = 0; t < NT; t++)
-                acc[t * ROWS + i] += block_dot(wv, xa[t], xb[t]);
+                acc[t * ROWS + i] = block_dot(wv, xa[t], xb[t], acc[t * ROWS + i]);
         }
     }
-    // The last block of a row when cols is not a multiple of EPB.
-    if (p.full_blocks < p.blocks) {
+    // The last block of a row when cols is not a multiple of EPB, by the lane whose turn it is.
+    if (p.full_blocks < p.blocks && lane == p.full_blocks % WG) {
         uint b = p.full_blocks, c = b * EPB;
         for (uint t = 0; t < NT; t++) {
             vec4 xa = vec4(x_at(t, c), x_at(t, c + 1u), x_at(t, c + 2u), x_at(t, c + 3u));
             vec4 xb = vec4(x_at(t, c + 4u), x_at(t, c + 5u), x_at(t, c + 6u), x_at(t, c + 7u));
             for (uint i = 0; i < ROWS; i++)
-                acc[t * ROWS + i] += block_dot(texelFetch(W, int(base[i] + b)), xa, xb);
+                acc[t * ROWS + i] = block_dot(texelFetch(W, int(base[i] + b)), xa, xb, acc[t * ROWS + i]);
         }
     }
 
-    for (uint i = 0; i < ROWS; i++) {
+    // Each lane holds a part of every sum: add them up through shared memory, once.
+    for (uint k = 0; k < NT * ROWS; k++)
+        partial[k][lane] = acc[k];
+    barrier();
+    for (uint k = lane; k < NT * ROWS; k += WG) {
+        uint t = k / ROWS, i = k % ROWS;
         if (r0 + i >= p.rows)
-            break;
-        for (uint t = 0; t < NT; t++) {
-            uint o = t * p.y_stride + p.row0 + r0 + i;
-            y[o] = ACCUMULATE ? y[o] + acc[t * ROWS + i] : acc[t * ROWS + i];
-        }
+            continue;
+        float s = 0.0;
+        for (uint j = 0; j < WG; j++)
+            s += partial[k][j];
+        uint o = t * p.y_stride + p.row0 + r0 + i;
+        y[o] = ACCUMULATE ? y[o] + s : s;
     }
 }

@@ -116,12 +116,15 @@ bool lvk_matvec_prepare(lvk_kernels *k, lvk_matvec_op *op, const lvk_weight *w, 
     /* SUBGROUP: one row per subgroup at the smallest subgroup size the driver may pick (a
      * workgroup of bigger subgroups loops over its rows). */
     const uint32_t min_sg = d->info->min_subgroup_size ? d->info->min_subgroup_size : d->info->subgroup_size;
-    uint32_t rows_per = o.rows_per_thread;
+    uint32_t rows_per = o.rows_per_group;
     if (!rows_per)
         rows_per = texel ? TEXEL_ROWS : (wg + min_sg - 1) / min_sg;
     if (rows_per > 16)
-        return lvk_fail(err, "matvec: %u rows per thread; at most 16", rows_per);
-    op->rows_per_thread = rows_per;
+        return lvk_fail(err, "matvec: %u rows per workgroup; at most 16", rows_per);
+    if (texel && (uint64_t)rows_per * max_tokens * wg * sizeof(float) > d->info->max_shared_memory)
+        return lvk_fail(err, "matvec: %u rows x %u tokens x %u lanes of partial sums exceed the device's %u bytes of "
+                        "shared memory", rows_per, max_tokens, wg, d->info->max_shared_memory);
+    op->rows_per_group = rows_per;
     op->workgroup_size = wg;
 
     bool x_vec4 = false;
@@ -173,8 +176,7 @@ bool lvk_matvec_prepare(lvk_kernels *k, lvk_matvec_op *op, const lvk_weight *w, 
         mc->push.y_stride = w->rows;
         mc->push.blocks = w->row_stride / 16;
         mc->push.full_blocks = w->cols / elem_per_block;
-        uint32_t groups = texel ? ((ch->rows + rows_per - 1) / rows_per + wg - 1) / wg
-                                : (ch->rows + rows_per - 1) / rows_per;
+        uint32_t groups = (ch->rows + rows_per - 1) / rows_per;
         lvk_split_groups(d, groups, &mc->groups_x, &mc->groups_y);
     }
     op->n_chunks = w->n_chunks;

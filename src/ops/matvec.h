@@ -4,8 +4,9 @@
  * serves all n_tokens (1..8), so a small batch costs about as much as one token.
  *
  * The best way to read W differs per device (DESIGN §3.1), so there are several paths:
- *   TEXEL     each invocation owns a few whole rows and reads W and x by texel fetches; no shared
- *             memory, no barriers. Made for CPU devices (lavapipe), works everywhere.
+ *   TEXEL     a workgroup owns a few rows, its lanes walk each row side by side reading W and x by
+ *             texel fetches, one shared-memory sum at the end. Made for CPU devices (lavapipe),
+ *             works everywhere.
  *   SUBGROUP  a subgroup per row, wide uvec4 storage loads, subgroupAdd. Made for GPUs; needs
  *             subgroup arithmetic in compute shaders. LLAMA_VK_NO_SUBGROUP=1 turns it off.
  *   AUTO      TEXEL on CPU devices, SUBGROUP on GPUs that can run it, else TEXEL. */
@@ -21,7 +22,7 @@ typedef enum lvk_matvec_path { LVK_MATVEC_AUTO = 0, LVK_MATVEC_TEXEL, LVK_MATVEC
 typedef struct lvk_matvec_options {
     lvk_matvec_path path;
     bool accumulate;           /* y += W·x instead of y = W·x (the fused residual add) */
-    uint32_t rows_per_thread;  /* TEXEL: rows per invocation; SUBGROUP: rows per workgroup. 0 = the path's default */
+    uint32_t rows_per_group;  /* rows per workgroup (1..16); 0 = the path's default */
     uint32_t workgroup_size;   /* 0 = the path's default */
 } lvk_matvec_options;
 
@@ -37,7 +38,7 @@ typedef struct lvk_matvec_chunk {
 typedef struct lvk_matvec_op {
     lvk_matvec_path path; /* the path chosen (never AUTO) */
     uint32_t max_tokens;
-    uint32_t rows_per_thread, workgroup_size;
+    uint32_t rows_per_group, workgroup_size;
     const lvk_pipeline *pipelines[LVK_MATVEC_MAX_TOKENS]; /* [n_tokens - 1] */
     VkBufferView x_texel; /* TEXEL: the texel view of x this op made; lvk_matvec_destroy frees it */
     int n_chunks;
