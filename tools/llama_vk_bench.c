@@ -214,6 +214,7 @@ static int run(int argc, char **argv)
         fprintf(stderr, "error: %s\n", err.msg);
         rc = 5;
     } else {
+        lvk_model_files_drop_ckpt(&files);
         bench b;
         if (!run_bench(&m, &d, (uint32_t)n_prompt, (uint32_t)n_decode, &b, &err)) {
             fprintf(stderr, "error: %s\n", err.msg);

@@ -347,6 +347,7 @@ static int generate(const options *o)
         rc = 5;
     }
     if (!rc) {
+        lvk_model_files_drop_ckpt(&files);
         text_sink sink = {.stream = !o->json};
         lvk_generate_result g;
         if (!lvk_generate(&model, files.tok, prompt, n_prompt, &o->gen, on_text, &sink, &g, &err)) {

@@ -62,6 +62,8 @@ bool lvk_model_files_open(lvk_model_files *f, const lvk_model_request *r, lvk_er
     return ok;
 }
 
+void lvk_model_files_drop_ckpt(lvk_model_files *f) { lvk_ckpt_close(&f->ck); }
+
 void lvk_model_files_close(lvk_model_files *f)
 {
     if (f->tok)

@@ -28,5 +28,8 @@ typedef struct lvk_model_files {
 
 bool lvk_model_files_open(lvk_model_files *f, const lvk_model_request *r, lvk_err *err);
 void lvk_model_files_close(lvk_model_files *f);
+/* Closes the checkpoint (its mapping and index) once the weights are on the device, so the 13-16 GB of
+ * mapped file pages stop counting against the memory the device shares with the host. */
+void lvk_model_files_drop_ckpt(lvk_model_files *f);
 
 #endif
