@@ -1,5 +1,7 @@
 /* llama-vk as a user runs it: generation from real-format test models with the real tokenizers,
- * and every kind of bad input answered by one clear message and an exit code in 1..127. */
+ * and every kind of bad input answered by one clear message and an exit code in 1..127. Also
+ * llama-vk-bench: its JSON keys and its profile. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -145,12 +147,62 @@ static void bad_input_gets_clear_errors(void **state)
     expect_error("-C " TMP "/cli_l2.json -p hi -M " TMP "/cli_truncated.ckpt", "cli_truncated.ckpt");
 }
 
+/* llama-vk-bench --json has every key the issue asks for, each a number that makes sense together. */
+static void bench_reports_json_and_profile(void **state)
+{
+    (void)state;
+    int rc = run_program("llama-vk-bench", "-C " TMP "/cli_l3.json -M " TMP "/cli_l3.ckpt -p 5 -n 3 --json");
+    if (rc != 0)
+        fail_msg("llama-vk-bench: exit %d: %s", rc, run_err);
+    cJSON *j = cJSON_Parse(run_out);
+    assert_non_null(j);
+    const char *keys[] = {"load_s", "load_gbps", "prefill_tok_s", "decode_tok_s", "decode_gbps", "copy_gbps",
+                          "decode_efficiency", "ttft_s"};
+    double v[8];
+    for (int i = 0; i < 8; i++) {
+        const cJSON *item = cJSON_GetObjectItemCaseSensitive(j, keys[i]);
+        if (!cJSON_IsNumber(item) || !(item->valuedouble > 0))
+            fail_msg("key %s missing or not a positive number in: %s", keys[i], run_out);
+        v[i] = item->valuedouble;
+    }
+    const cJSON *bytes = cJSON_GetObjectItemCaseSensitive(j, "weight_bytes");
+    assert_true(cJSON_IsNumber(bytes));
+    /* decode GB/s = weight bytes x tok/s; efficiency = decode GB/s / copy GB/s */
+    assert_true(fabs(v[4] - bytes->valuedouble * v[3] / 1e9) <= 1e-6 * v[4]);
+    assert_true(fabs(v[6] - v[4] / v[5]) <= 1e-6 * v[6]);
+    assert_int_equal(cJSON_GetObjectItemCaseSensitive(j, "prompt_tokens")->valueint, 5);
+    assert_int_equal(cJSON_GetObjectItemCaseSensitive(j, "decode_tokens")->valueint, 3);
+    cJSON_Delete(j);
+
+    rc = run_program("llama-vk-bench", "-C " TMP "/cli_l2.json -M " TMP "/cli_l2.ckpt -p 2 -n 2 --profile");
+    if (rc != 0)
+        fail_msg("llama-vk-bench --profile: exit %d: %s", rc, run_err);
+    assert_non_null(strstr(run_out, "decode efficiency"));
+    const char *kinds[] = {"q k v", "w1 w3", "w2 + residual", "final norm + lm_head", "attention", "total"};
+    for (int i = 0; i < 6; i++)
+        if (!strstr(run_err, kinds[i]))
+            fail_msg("the profile lacks '%s': %s", kinds[i], run_err);
+    double record_ms = -1, step_ms = -1;
+    const char *host = strstr(run_err, "host, per decoded token: ");
+    assert_non_null(host);
+    assert_int_equal(sscanf(host, "host, per decoded token: %lf ms recording, %lf ms wall", &record_ms, &step_ms), 2);
+    assert_true(record_ms > 0 && step_ms > record_ms);
+
+    rc = run_program("llama-vk-bench", "-C " TMP "/cli_l2.json -M " TMP "/cli_l2.ckpt -p 300 -n 2");
+    if (rc < 1 || rc > 127 || !strstr(run_err, "context"))
+        fail_msg("llama-vk-bench -p 300 on a 256-token model: exit %d: %s", rc, run_err);
+    rc = run_program("llama-vk-bench", "-V 2 -p 2");
+    if (rc < 1 || rc > 127 || !strstr(run_err, "-M"))
+        fail_msg("llama-vk-bench without -M: exit %d: %s", rc, run_err);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(generates_json_deterministically),
         cmocka_unit_test(llama3_streams_chinese),
         cmocka_unit_test(bad_input_gets_clear_errors),
+        cmocka_unit_test(bench_reports_json_and_profile),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -17,7 +17,8 @@ static const char *usage =
     "Reports load time and GB/s, prefill tok/s (-p tokens), decode tok/s (-n tokens, greedy), decode GB/s\n"
     "(weight bytes read per token x tok/s), the device's vkCmdCopyBuffer bandwidth (bytes read + written\n"
     "per second over 256 MiB) measured in the same run, their ratio, and the time to first token.\n"
-    "--profile adds the GPU time per kind of kernel per decoded token (timestamp queries).\n";
+    "--profile adds the GPU time per kind of kernel per decoded token (timestamp queries), and the host\n"
+    "time spent recording and the wall time outside the kernels.\n";
 
 typedef struct bench {
     double load_s, load_gbps, prefill_s, prefill_tok_s, decode_s, decode_tok_s, decode_gbps, copy_gbps, ttft_s;
@@ -44,6 +45,10 @@ static void print_profile(const lvk_llama *m, uint32_t n_decode)
         fprintf(stderr, "  %-22s %9.3f ms  %5.1f%%\n", lvk_prof_kind_name((lvk_prof_kind)k), m->profile.ms[k] / n_decode,
                 total > 0 ? 100.0 * m->profile.ms[k] / total : 0);
     fprintf(stderr, "  %-22s %9.3f ms\n", "total", total / n_decode);
+    /* What the kernels' timestamps do not cover: on a fast GPU this is where the time goes. */
+    fprintf(stderr, "host, per decoded token: %.3f ms recording, %.3f ms wall for the step, %.3f ms of it outside "
+                    "the kernels (recording, submit, dispatch gaps, wait)\n",
+            m->profile.record_ms / n_decode, m->profile.step_ms / n_decode, (m->profile.step_ms - total) / n_decode);
 }
 
 static void print_json(const bench *b, const lvk_llama *m, const lvk_device *d)

@@ -451,14 +451,18 @@ bool lvk_llama_forward(lvk_llama *m, const int32_t *ids, uint32_t n, lvk_llama_o
     for (uint32_t done = 0; done < n;) {
         uint32_t step = n - done < m->max_batch ? n - done : m->max_batch;
         bool last_step = done + step == n;
+        double t0 = lvk_now();
         memcpy(m->ids.mapped, ids + done, step * sizeof(uint32_t));
         if (!lvk_cmd_begin(m->d, &m->cmd, false, err))
             return false;
         record_layers(m, step);
         if (last_step)
             record_head(m, step, what);
+        double t1 = lvk_now();
         if (!lvk_cmd_run(m->d, &m->cmd, err) || (m->profiling && !collect_profile(m, err)))
             return false;
+        m->profile.record_ms += (t1 - t0) * 1e3;
+        m->profile.step_ms += (lvk_now() - t0) * 1e3;
         m->n_past += step;
         done += step;
     }

@@ -30,6 +30,8 @@ typedef enum lvk_prof_kind {
 
 typedef struct lvk_llama_profile {
     double ms[LVK_PROF_COUNT];
+    double record_ms; /* host time spent recording the steps' command buffers */
+    double step_ms;   /* wall time of the steps: record, submit, run, wait */
     uint32_t steps;
 } lvk_llama_profile;
 
