@@ -1,8 +1,8 @@
 #!/bin/sh
 # Every check and benchmark of llama-vk on this machine's Vulkan device, each program's output in
-# OUT_DIR (NAME.out and NAME.err): the device list, vk-selftest (the table, then --bench), and llama-vk-bench with and
-# without --profile on random-weight models at the real LLaMA2-7b (fp16) and LLaMA3-8b (bf16) shapes.
-# Made for a GPU machine lent for a few minutes: run it once, then read OUT_DIR.
+# OUT_DIR (NAME.out and NAME.err): the device list, vk-selftest (the table, then --bench), and
+# llama-vk-bench with and without --profile on random-weight models at the real LLaMA2-7b (fp16) and
+# LLaMA3-8b (bf16) shapes. Made for a GPU machine lent for a few minutes: run it once, read OUT_DIR.
 #
 #   tools/device_bench.sh BIN_DIR OUT_DIR [MODEL_DIR]
 #
