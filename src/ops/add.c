@@ -8,23 +8,9 @@ bool lvk_add_prepare(lvk_kernels *k, lvk_add_op *op, const lvk_view *a, const lv
     uint64_t bytes = (uint64_t)n * sizeof(float);
     if (a->size < bytes || b->size < bytes || c->size < bytes)
         return lvk_fail(err, "add: buffers smaller than %u floats", n);
-    uint32_t wg = lvk_kernels_elementwise_wg(k);
-    lvk_pipeline_desc desc = {
-        .name = "add_f32",
-        .spirv = lvk_spv_add_f32,
-        .spirv_size = lvk_spv_add_f32_size,
-        .n_bindings = 3,
-        .bindings = {LVK_BIND_STORAGE, LVK_BIND_STORAGE, LVK_BIND_STORAGE},
-        .push_size = sizeof(uint32_t),
-        .n_spec = 1,
-        .spec = {wg},
-    };
-    op->pipeline = lvk_kernels_pipeline(k, &desc, err);
-    if (!op->pipeline)
-        return false;
-    lvk_binding bind[3] = {{.view = *a}, {.view = *b}, {.view = *c}};
-    bind[0].view.size = bind[1].view.size = bind[2].view.size = bytes;
-    if (!lvk_kernels_set(k, op->pipeline, bind, &op->set, err))
+    uint32_t wg = 0;
+    if (!lvk_kernels_elementwise3(k, "add_f32", lvk_spv_add_f32, lvk_spv_add_f32_size, a, b, c, bytes, &op->pipeline,
+                                  &op->set, &wg, err))
         return false;
     op->n = n;
     lvk_split_groups(k->d, (n + wg - 1) / wg, &op->groups_x, &op->groups_y);

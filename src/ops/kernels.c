@@ -97,3 +97,26 @@ uint32_t lvk_kernels_elementwise_wg(const lvk_kernels *k)
         wg = k->d->info->max_workgroup_size[0];
     return wg;
 }
+
+bool lvk_kernels_elementwise3(lvk_kernels *k, const char *name, const uint32_t *spirv, size_t spirv_size,
+                              const lvk_view *a, const lvk_view *b, const lvk_view *c, uint64_t bytes,
+                              const lvk_pipeline **pipeline, VkDescriptorSet *set, uint32_t *wg, lvk_err *err)
+{
+    *wg = lvk_kernels_elementwise_wg(k);
+    lvk_pipeline_desc desc = {
+        .name = name,
+        .spirv = spirv,
+        .spirv_size = spirv_size,
+        .n_bindings = 3,
+        .bindings = {LVK_BIND_STORAGE, LVK_BIND_STORAGE, LVK_BIND_STORAGE},
+        .push_size = sizeof(uint32_t),
+        .n_spec = 1,
+        .spec = {*wg},
+    };
+    *pipeline = lvk_kernels_pipeline(k, &desc, err);
+    if (!*pipeline)
+        return false;
+    lvk_binding bind[3] = {{.view = *a}, {.view = *b}, {.view = *c}};
+    bind[0].view.size = bind[1].view.size = bind[2].view.size = bytes;
+    return lvk_kernels_set(k, *pipeline, bind, set, err);
+}

@@ -27,4 +27,11 @@ bool lvk_kernels_set(lvk_kernels *k, const lvk_pipeline *p, const lvk_binding *b
 /* Workgroup size for simple element-wise kernels on this device. */
 uint32_t lvk_kernels_elementwise_wg(const lvk_kernels *k);
 
+/* An element-wise fp32 kernel over three storage buffers (spec constant 0: the workgroup size, push
+ * constant: the element count): its pipeline, and a set over the first `bytes` of a, b and c.
+ * *wg gets the workgroup size. */
+bool lvk_kernels_elementwise3(lvk_kernels *k, const char *name, const uint32_t *spirv, size_t spirv_size,
+                              const lvk_view *a, const lvk_view *b, const lvk_view *c, uint64_t bytes,
+                              const lvk_pipeline **pipeline, VkDescriptorSet *set, uint32_t *wg, lvk_err *err);
+
 #endif

@@ -15,23 +15,9 @@ bool lvk_silu_mul_prepare(lvk_kernels *k, lvk_silu_mul_op *op, const lvk_view *g
     uint64_t bytes = (uint64_t)max_tokens * width * sizeof(float);
     if (gate->size < bytes || up->size < bytes || out->size < bytes)
         return lvk_fail(err, "silu_mul: buffers smaller than [%u, %u] floats", max_tokens, width);
-    uint32_t wg = lvk_kernels_elementwise_wg(k);
-    lvk_pipeline_desc desc = {
-        .name = "silu_mul_f32",
-        .spirv = lvk_spv_silu_mul_f32,
-        .spirv_size = lvk_spv_silu_mul_f32_size,
-        .n_bindings = 3,
-        .bindings = {LVK_BIND_STORAGE, LVK_BIND_STORAGE, LVK_BIND_STORAGE},
-        .push_size = sizeof(uint32_t),
-        .n_spec = 1,
-        .spec = {wg},
-    };
-    op->pipeline = lvk_kernels_pipeline(k, &desc, err);
-    if (!op->pipeline)
-        return false;
-    lvk_binding bind[3] = {{.view = *gate}, {.view = *up}, {.view = *out}};
-    bind[0].view.size = bind[1].view.size = bind[2].view.size = bytes;
-    if (!lvk_kernels_set(k, op->pipeline, bind, &op->set, err)) {
+    uint32_t wg = 0;
+    if (!lvk_kernels_elementwise3(k, "silu_mul_f32", lvk_spv_silu_mul_f32, lvk_spv_silu_mul_f32_size, gate, up, out,
+                                  bytes, &op->pipeline, &op->set, &wg, err)) {
         lvk_err_prefix(err, "silu_mul");
         return false;
     }
