@@ -2,8 +2,9 @@
  * by llama-vk-testmodel in the real format with the real vocabularies:
  *   - a LLaMA2-style model: Float16, heads = kv heads, theta 1e4, vocab 32000;
  *   - a LLaMA3-style model: BFloat16, GQA, theta 5e5, vocab 128256, embedding and lm_head sliced, CRC trailer.
- * Checks: logits NMSE <= 1e-5 after a prefill; greedy sequences equal; decode with the KV cache equal
- * to a fresh prefill of the same tokens; prefills that cross batch steps and both kernel paths. */
+ * Checks: logits after a prefill within DEVICE_VS_REF_MAX_NMSE; greedy sequences equal; decode with the KV
+ * cache equal to a fresh prefill of the same tokens; prefills that cross batch steps, through the GEMM and
+ * through the batched matrix×vector kernel. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -103,6 +104,18 @@ static int teardown(void **state)
     return 0;
 }
 
+/* The device against the CPU reference (which keeps its KV cache in fp16 as the device does): what is left
+ * is fp32 accumulation order and fp32 transcendental functions. Measured (lavapipe 22.3.6): prefill
+ * logits 9.4e-12 / 5.9e-12 (llama2_small, GEMM / batched matrix×vector), 2.9e-13 / 3.0e-13 (llama3_small).
+ * Deliberate bugs in src/model/llama.c: RMSNorm eps x 0.1 gives 4.1e-10 .. 5.5e-10, RoPE theta x 1.01 gives
+ * 1.0e-8 .. 1.2e-8. 1e-10 sits 10x above the measured error and 4x below the smaller bug (the old bar,
+ * 1e-5, let both through). */
+#define DEVICE_VS_REF_MAX_NMSE 1e-10
+
+/* Decode through the KV cache against a fresh prefill of the same tokens (other kernels on the same
+ * device): measured 1.3e-12 / 2.4e-11. */
+#define DECODE_VS_PREFILL_MAX_NMSE 1e-9
+
 static double nmse(const float *got, const float *want, size_t n)
 {
     double e = 0, r = 0;
@@ -133,18 +146,20 @@ static void make_tokens(int32_t *ids, uint32_t n, int vocab, uint32_t seed)
     }
 }
 
-static void load(fixture *f, test_model *t, uint32_t max_batch, lvk_llama *m)
+static void load_with(fixture *f, test_model *t, uint32_t max_batch, uint32_t matvec_tokens, lvk_llama *m)
 {
     lvk_err err = {{0}};
-    lvk_llama_options opt = {.max_seq = 128, .max_batch = max_batch};
+    lvk_llama_options opt = {.max_seq = 128, .max_batch = max_batch, .matvec_tokens = matvec_tokens};
     if (!lvk_llama_load(m, &f->d, &t->cfg, &t->ck, &opt, &err))
         fail_msg("load %s: %s", t->name, err.msg);
 }
 
-/* Prefill of 23 tokens in steps of 16 (GEMM path for the first, matrix×vector for the rest of 7):
- * the last logits match the reference within NMSE 1e-5. The reference keeps its KV cache in fp16 as
- * the device does, so what is left is fp32 accumulation order and fp32 transcendental functions. */
-static void prefill_matches_reference(fixture *f, test_model *t)
+static void load(fixture *f, test_model *t, uint32_t max_batch, lvk_llama *m) { load_with(f, t, max_batch, 0, m); }
+
+/* Prefill of 23 tokens in steps of 16 and 7: the last logits match the reference. With matvec_tokens 0
+ * both steps take the GEMM on CPU devices (on GPUs the 7-token step takes the batched matrix×vector
+ * kernel); with 8 the 7-token step takes the batched matrix×vector kernel everywhere. */
+static void prefill_matches_reference(fixture *f, test_model *t, uint32_t matvec_tokens)
 {
     const uint32_t n = 23;
     const size_t vocab = (size_t)t->cfg.vocab_size;
@@ -160,13 +175,14 @@ static void prefill_matches_reference(fixture *f, test_model *t)
     assert_true(lvk_ref_llama_forward(ref, ids, n, 0, false, want, &err));
 
     lvk_llama m;
-    load(f, t, 16, &m);
+    load_with(f, t, 16, matvec_tokens, &m);
     lvk_llama_result r = {.logits = got};
     if (!lvk_llama_forward(&m, ids, n, LVK_OUT_LOGITS, 0, &r, &err))
         fail_msg("%s", err.msg);
     double e = nmse(got, want, vocab);
-    printf("%s: prefill logits NMSE %.3e\n", t->name, e);
-    assert_true(e <= 1e-5);
+    printf("%s (matrix x vector up to %u tokens): prefill logits NMSE %.3e\n", t->name, m.layers[0].q.matvec_tokens, e);
+    if (!(e <= DEVICE_VS_REF_MAX_NMSE))
+        fail_msg("%s: prefill NMSE %.3e against the reference exceeds %.0e", t->name, e, DEVICE_VS_REF_MAX_NMSE);
     assert_int_equal(argmax(got, vocab), argmax(want, vocab));
 
     /* The device's own argmax and top-k agree with its logits. */
@@ -237,7 +253,7 @@ static void decode_equals_fresh_prefill(fixture *f, test_model *t)
     assert_true(lvk_llama_forward(&m, ids, n, LVK_OUT_LOGITS, 0, &r, &err));
     double e = nmse(stepwise, fresh, vocab);
     printf("%s: decode vs fresh prefill NMSE %.3e\n", t->name, e);
-    assert_true(e <= 1e-9);
+    assert_true(e <= DECODE_VS_PREFILL_MAX_NMSE);
     assert_int_equal(argmax(stepwise, vocab), argmax(fresh, vocab));
     lvk_llama_destroy(&m);
     free(stepwise);
@@ -268,8 +284,16 @@ static void bad_input_is_refused(fixture *f, test_model *t)
     assert_non_null(strstr(err.msg, "feed_forward"));
 }
 
-static void llama2_prefill(void **state) { prefill_matches_reference(*state, &((fixture *)*state)->models[0]); }
-static void llama3_prefill(void **state) { prefill_matches_reference(*state, &((fixture *)*state)->models[1]); }
+static void llama2_prefill(void **state) { prefill_matches_reference(*state, &((fixture *)*state)->models[0], 0); }
+static void llama3_prefill(void **state) { prefill_matches_reference(*state, &((fixture *)*state)->models[1], 0); }
+static void llama2_prefill_batched_matvec(void **state)
+{
+    prefill_matches_reference(*state, &((fixture *)*state)->models[0], 8);
+}
+static void llama3_prefill_batched_matvec(void **state)
+{
+    prefill_matches_reference(*state, &((fixture *)*state)->models[1], 8);
+}
 static void llama2_greedy(void **state) { greedy_matches_reference(*state, &((fixture *)*state)->models[0]); }
 static void llama3_greedy(void **state) { greedy_matches_reference(*state, &((fixture *)*state)->models[1]); }
 static void llama2_decode(void **state) { decode_equals_fresh_prefill(*state, &((fixture *)*state)->models[0]); }
@@ -279,7 +303,8 @@ static void llama3_bad_input(void **state) { bad_input_is_refused(*state, &((fix
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        vk_test(llama2_prefill), vk_test(llama3_prefill), vk_test(llama2_greedy),
+        vk_test(llama2_prefill), vk_test(llama3_prefill),
+        vk_test(llama2_prefill_batched_matvec), vk_test(llama3_prefill_batched_matvec), vk_test(llama2_greedy),
         vk_test(llama3_greedy),  vk_test(llama2_decode),  vk_test(llama3_decode),
         vk_test(llama3_bad_input),
     };

@@ -211,20 +211,20 @@ static bool prepare_layer(lvk_llama *m, lvk_llama_layer *L, lvk_err *err)
     lvk_view g = lvk_buffer_view_all(&m->g), u = lvk_buffer_view_all(&m->u);
     lvk_view kc = lvk_buffer_view_all(&L->k_cache), vc = lvk_buffer_view_all(&L->v_cache);
     return lvk_rmsnorm_prepare(k, &L->norm1, &h, &L->attn_norm, &x, dim, eps, B, err) &&
-           lvk_linear_prepare(k, &L->q, &L->wq, &x, &q, B, false, err) &&
-           lvk_linear_prepare(k, &L->k, &L->wk, &x, &kk, B, false, err) &&
-           lvk_linear_prepare(k, &L->v, &L->wv, &x, &vv, B, false, err) &&
+           lvk_linear_prepare(k, &L->q, &L->wq, &x, &q, B, m->matvec_tokens, false, err) &&
+           lvk_linear_prepare(k, &L->k, &L->wk, &x, &kk, B, m->matvec_tokens, false, err) &&
+           lvk_linear_prepare(k, &L->v, &L->wv, &x, &vv, B, m->matvec_tokens, false, err) &&
            lvk_rope_prepare(k, &L->rope_q, &q, heads, m->head_dim, m->cfg.rope_theta, B, err) &&
            lvk_rope_prepare(k, &L->rope_k, &kk, kv_heads, m->head_dim, m->cfg.rope_theta, B, err) &&
            lvk_kv_store_prepare(k, &L->kv_store, &kk, &vv, &kc, &vc, kv_heads, m->head_dim, m->max_seq, B, err) &&
            lvk_attention_prepare(k, &L->attn, &q, &kc, &vc, &att, heads, kv_heads, m->head_dim, m->max_seq, B,
                                  &m->scratch, NULL, err) &&
-           lvk_linear_prepare(k, &L->o, &L->wo, &att, &h, B, true, err) &&
+           lvk_linear_prepare(k, &L->o, &L->wo, &att, &h, B, m->matvec_tokens, true, err) &&
            lvk_rmsnorm_prepare(k, &L->norm2, &h, &L->ffn_norm, &x, dim, eps, B, err) &&
-           lvk_linear_prepare(k, &L->gate, &L->w1, &x, &g, B, false, err) &&
-           lvk_linear_prepare(k, &L->up, &L->w3, &x, &u, B, false, err) &&
+           lvk_linear_prepare(k, &L->gate, &L->w1, &x, &g, B, m->matvec_tokens, false, err) &&
+           lvk_linear_prepare(k, &L->up, &L->w3, &x, &u, B, m->matvec_tokens, false, err) &&
            lvk_silu_mul_prepare(k, &L->silu, &g, &u, &g, ffn, B, err) &&
-           lvk_linear_prepare(k, &L->down, &L->w2, &g, &h, B, true, err);
+           lvk_linear_prepare(k, &L->down, &L->w2, &g, &h, B, m->matvec_tokens, true, err);
 }
 
 static bool prepare_ops(lvk_llama *m, lvk_err *err)
@@ -265,6 +265,7 @@ bool lvk_llama_load(lvk_llama *m, lvk_device *d, const lvk_model_config *cfg, co
     m->kv_dim = m->head_dim * (uint32_t)cfg->n_kv_heads;
     m->max_seq = opt && opt->max_seq ? opt->max_seq : (uint32_t)cfg->max_seq_len;
     m->max_batch = opt && opt->max_batch ? opt->max_batch : 64;
+    m->matvec_tokens = opt ? opt->matvec_tokens : 0;
     if (m->max_batch > m->max_seq)
         m->max_batch = m->max_seq;
 

@@ -20,6 +20,7 @@ typedef struct lvk_llama_options {
     bool force;         /* skip the memory check */
     bool progress;      /* progress bar on stderr while uploading */
     bool profile;       /* time every kernel with timestamp queries (lvk_llama_profile) */
+    uint32_t matvec_tokens; /* steps of up to this many tokens use matrix×vector (0: the device's choice) */
 } lvk_llama_options;
 
 /* GPU time per kind of kernel, summed over the steps run since the last reset. */
@@ -57,7 +58,7 @@ typedef enum lvk_llama_output {
 
 typedef struct lvk_llama {
     lvk_model_config cfg;
-    uint32_t head_dim, kv_dim, max_seq, max_batch;
+    uint32_t head_dim, kv_dim, max_seq, max_batch, matvec_tokens;
     uint32_t n_past; /* positions held in the KV cache */
     lvk_device *d;
     lvk_kernels k;
