@@ -37,6 +37,9 @@ uint64_t lvk_system_memory_available(void);
  * true when the environment variable is set to anything but "" or "0". */
 bool lvk_env_flag(const char *name);
 
+/* Sets (value NULL: removes) an environment variable of this process; programs it starts inherit it. */
+bool lvk_setenv(const char *name, const char *value);
+
 /* Runs main_fn with the command line as UTF-8. On Windows the argv the C runtime gives is in
  * the ANSI code page, so the wide command line is converted and the console is switched to
  * UTF-8 output; elsewhere argv is passed through. */

@@ -7,6 +7,7 @@
 #ifndef _WIN32
 
 #include <errno.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -97,6 +98,11 @@ uint64_t lvk_system_memory_available(void)
 }
 
 int lvk_run_main(int argc, char **argv, int (*main_fn)(int argc, char **argv)) { return main_fn(argc, argv); }
+
+bool lvk_setenv(const char *name, const char *value)
+{
+    return (value ? setenv(name, value, 1) : unsetenv(name)) == 0;
+}
 
 #else
 typedef int lvk_platform_posix_unused; /* this file is empty on Windows */

@@ -153,6 +153,11 @@ int lvk_run_main(int argc, char **argv, int (*main_fn)(int argc, char **argv))
     return rc;
 }
 
+bool lvk_setenv(const char *name, const char *value)
+{
+    return _putenv_s(name, value ? value : "") == 0; /* "" removes it */
+}
+
 #else
 typedef int lvk_platform_win32_unused; /* this file is empty outside Windows */
 #endif

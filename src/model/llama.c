@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/fault.h"
 #include "base/log.h"
 #include "base/platform.h"
 #include "io/llama_layout.h"
@@ -460,6 +461,8 @@ bool lvk_llama_forward(lvk_llama *m, const int32_t *ids, uint32_t n, lvk_llama_o
         if (last_step)
             record_head(m, step, what);
         double t1 = lvk_now();
+        if (lvk_fault("step"))
+            return lvk_fail(err, "the device step failed (injected by LLAMA_VK_FAIL)");
         if (!lvk_cmd_run(m->d, &m->cmd, err) || (m->profiling && !collect_profile(m, err)))
             return false;
         m->profile.record_ms += (t1 - t0) * 1e3;
