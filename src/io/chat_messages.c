@@ -117,10 +117,15 @@ static bool parse_message(const cJSON *m, size_t index, const char *origin, lvk_
 bool lvk_chat_parse_json(const char *json, size_t len, const char *origin, lvk_chat *chat, lvk_err *err)
 {
     lvk_chat_free(chat);
-    cJSON *root = cJSON_ParseWithLength(json, len);
-    if (!root) {
-        const char *where = cJSON_GetErrorPtr();
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(json, len, &end, false);
+    /* Only whitespace may follow the value (cJSON's own check wants a NUL inside len). */
+    while (root && end && end < json + len && (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))
+        end++;
+    if (!root || (end && end < json + len)) {
+        const char *where = root ? end : cJSON_GetErrorPtr();
         long at = where && where >= json && where <= json + len ? (long)(where - json) : 0;
+        cJSON_Delete(root);
         return lvk_fail(err, "%s: not valid JSON (near byte %ld)", origin, at);
     }
     const cJSON *list = root;
