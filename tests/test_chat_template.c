@@ -78,7 +78,7 @@ static void render_fails(lvk_chat_template t, const lvk_tokenizer *tok, const ch
     bool ok = lvk_chat_render(t, tok, chat.messages, chat.n, true, &ids, &n, &err);
     lvk_chat_free(&chat);
     if (ok)
-        fail_msg("rendered %zu ids from %s", n, json);
+        fail_msg("rendered %d ids from %s", (int)n, json);
     assert_null(ids);
     if (!strstr(err.msg, want))
         fail_msg("error \"%s\" does not say \"%s\"", err.msg, want);
@@ -120,8 +120,8 @@ static int compare_fixture(const char *name, lvk_chat_template t, const lvk_toke
             id = id->next;
         }
         if (i != n || n != n_want) {
-            print_error("%s %s: %zu ids, expected %zu; first difference at %zu: %d, expected %d\n", name, conv, n,
-                        n_want, i, i < n ? (int)ids[i] : -1, id ? id->valueint : -1);
+            print_error("%s %s: %d ids, expected %d; first difference at %d: %d, expected %d\n", name, conv, (int)n,
+                        (int)n_want, (int)i, i < n ? (int)ids[i] : -1, id ? id->valueint : -1);
             bad++;
         }
         free(ids);
