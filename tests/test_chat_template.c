@@ -297,6 +297,21 @@ static void good_json_forms(void **state)
     assert_int_equal(chat.n, 0);
     assert_true(lvk_chat_add(&chat, LVK_CHAT_USER, "abc", 2, &err));
     assert_string_equal(chat.messages[0].content, "ab");
+
+    /* /system TEXT: the leading system message is put in, replaced, removed */
+    assert_false(lvk_chat_set_system(&chat, "\xC3", 1, &err));
+    assert_int_equal(chat.n, 1);
+    assert_true(lvk_chat_set_system(&chat, "sys", 3, &err));
+    assert_int_equal(chat.n, 2);
+    assert_int_equal(chat.messages[0].role, LVK_CHAT_SYSTEM);
+    assert_string_equal(chat.messages[0].content, "sys");
+    assert_string_equal(chat.messages[1].content, "ab");
+    assert_true(lvk_chat_set_system(&chat, "new", 3, &err));
+    assert_int_equal(chat.n, 2);
+    assert_string_equal(chat.messages[0].content, "new");
+    assert_true(lvk_chat_set_system(&chat, NULL, 0, &err));
+    assert_int_equal(chat.n, 1);
+    assert_int_equal(chat.messages[0].role, LVK_CHAT_USER);
     lvk_chat_free(&chat);
 }
 

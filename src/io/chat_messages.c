@@ -58,6 +58,29 @@ bool lvk_chat_add(lvk_chat *chat, lvk_chat_role role, const char *content, size_
     return true;
 }
 
+bool lvk_chat_set_system(lvk_chat *chat, const char *content, size_t len, lvk_err *err)
+{
+    bool has = chat->n && chat->messages[0].role == LVK_CHAT_SYSTEM;
+    if (!content) {
+        if (has)
+            lvk_chat_remove(chat, 0, 1);
+        return true;
+    }
+    /* appended, then moved to the front */
+    if (!lvk_chat_add(chat, LVK_CHAT_SYSTEM, content, len, err))
+        return false;
+    lvk_chat_message added = chat->messages[chat->n - 1];
+    chat->n--;
+    if (has) {
+        free(chat->messages[0].content);
+    } else {
+        memmove(chat->messages + 1, chat->messages, chat->n * sizeof *chat->messages);
+        chat->n++;
+    }
+    chat->messages[0] = added;
+    return true;
+}
+
 void lvk_chat_remove(lvk_chat *chat, size_t first, size_t count)
 {
     if (first >= chat->n)

@@ -35,6 +35,9 @@ void lvk_chat_init(lvk_chat *chat);
 void lvk_chat_free(lvk_chat *chat);
 /* Appends a copy of content[0..len); fails (and appends nothing) if it is not valid UTF-8. */
 bool lvk_chat_add(lvk_chat *chat, lvk_chat_role role, const char *content, size_t len, lvk_err *err);
+/* Makes content the leading system message (replacing the one there, or put in front of the rest);
+ * NULL removes it. Fails (changing nothing) if content is not valid UTF-8. */
+bool lvk_chat_set_system(lvk_chat *chat, const char *content, size_t len, lvk_err *err);
 /* Removes messages[first .. first+count) (clamped to the conversation), keeping the order of the rest. */
 void lvk_chat_remove(lvk_chat *chat, size_t first, size_t count);
 /* When the context is full: removes the oldest user turn and the assistant answer after it, keeping a
