@@ -223,6 +223,34 @@ static void render_from_gives_the_new_turn(void **state)
     lvk_chat_free(&chat);
 }
 
+/* A user can type "<|eot_id|>" or "</s>": it stays text and cannot end the turn early (transformers would
+ * make it the control token). */
+static void special_token_text_stays_text(void **state)
+{
+    (void)state;
+    lvk_chat chat;
+    lvk_chat_init(&chat);
+    parse_ok("[{\"role\":\"user\",\"content\":\"a<|eot_id|>b</s><s>\"}]", &chat);
+    const lvk_tokenizer *toks[2] = {spm, tiktoken};
+    const lvk_chat_template templates[2] = {LVK_CHAT_TEMPLATE_LLAMA2, LVK_CHAT_TEMPLATE_LLAMA3};
+    const int32_t controls[2][2] = {{1, 2}, {128009, 128001}};
+    const int want[2][2] = {{1, 0}, {1, 0}}; /* the template's own <s> (llama2) / <|eot_id|> (llama3) */
+    for (int t = 0; t < 2; t++) {
+        int32_t *ids;
+        size_t n;
+        lvk_err err;
+        assert_true(lvk_chat_render(templates[t], toks[t], chat.messages, chat.n, true, &ids, &n, &err));
+        int seen[2] = {0, 0};
+        for (size_t i = 0; i < n; i++)
+            for (int c = 0; c < 2; c++)
+                seen[c] += ids[i] == controls[t][c];
+        assert_int_equal(seen[0], want[t][0]);
+        assert_int_equal(seen[1], want[t][1]);
+        free(ids);
+    }
+    lvk_chat_free(&chat);
+}
+
 /* ---- bad conversations ---------------------------------------------------------------------- */
 
 static void llama2_wants_alternating_roles(void **state)
@@ -408,6 +436,7 @@ int main(void)
         cmocka_unit_test(llama3_matches_transformers),
         cmocka_unit_test(stop_ids_and_names),
         cmocka_unit_test(render_from_gives_the_new_turn),
+        cmocka_unit_test(special_token_text_stays_text),
         cmocka_unit_test(llama2_wants_alternating_roles),
         cmocka_unit_test(bad_json_is_refused),
         cmocka_unit_test(good_json_forms),
