@@ -343,6 +343,35 @@ static void good_json_forms(void **state)
     lvk_chat_free(&chat);
 }
 
+static void write_file(const char *path, const char *text);
+
+/* What --system-file and a messages file saved by a Windows editor look like. */
+static void files_with_bom_and_line_ends(void **state)
+{
+    (void)state;
+    const char *path = LVK_TEST_TMP "/chat_system.txt";
+    write_file(path, "\xEF\xBB\xBFYou are \xE5\xA5\xBD.\r\n\n");
+    char *text;
+    size_t len;
+    lvk_err err;
+    assert_true(lvk_chat_read_text_file(path, &text, &len, &err));
+    assert_string_equal(text, "You are \xE5\xA5\xBD.");
+    assert_int_equal(len, strlen(text));
+    free(text);
+    write_file(path, "ok\n\xFF\n");
+    assert_false(lvk_chat_read_text_file(path, &text, &len, &err));
+    assert_non_null(strstr(err.msg, "chat_system.txt: not valid UTF-8 (byte offset 3)"));
+    assert_null(text);
+    assert_false(lvk_chat_read_text_file(LVK_TEST_TMP "/no_such_system.txt", &text, &len, &err));
+    assert_non_null(strstr(err.msg, "no_such_system.txt"));
+
+    lvk_chat chat;
+    lvk_chat_init(&chat);
+    parse_ok("\xEF\xBB\xBF[{\"role\":\"user\",\"content\":\"hi\"}]\r\n", &chat);
+    assert_int_equal(chat.n, 1);
+    lvk_chat_free(&chat);
+}
+
 /* ---- llama-vk-tokenize --chat-template ------------------------------------------------------- */
 
 static void write_file(const char *path, const char *text)
@@ -440,6 +469,7 @@ int main(void)
         cmocka_unit_test(llama2_wants_alternating_roles),
         cmocka_unit_test(bad_json_is_refused),
         cmocka_unit_test(good_json_forms),
+        cmocka_unit_test(files_with_bom_and_line_ends),
         cmocka_unit_test(tool_prints_the_rendered_ids),
         cmocka_unit_test(tool_refuses_bad_conversations),
     };

@@ -137,9 +137,14 @@ static bool parse_message(const cJSON *m, size_t index, const char *origin, lvk_
     return true;
 }
 
+static bool has_bom(const char *s, size_t len) { return len >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0; }
+
 bool lvk_chat_parse_json(const char *json, size_t len, const char *origin, lvk_chat *chat, lvk_err *err)
 {
     lvk_chat_free(chat);
+    size_t bom = has_bom(json, len) ? 3 : 0;
+    json += bom;
+    len -= bom;
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(json, len, &end, false);
     /* Only whitespace may follow the value (cJSON's own check wants a NUL inside len). */
@@ -179,4 +184,33 @@ bool lvk_chat_load_json(const char *path, lvk_chat *chat, lvk_err *err)
     bool ok = lvk_chat_parse_json(map.data ? (const char *)map.data : "", (size_t)map.size, path, chat, err);
     lvk_file_map_close(&map);
     return ok;
+}
+
+bool lvk_chat_read_text_file(const char *path, char **text, size_t *len, lvk_err *err)
+{
+    *text = NULL;
+    *len = 0;
+    lvk_file_map map;
+    if (!lvk_file_map_open(&map, path, err))
+        return false;
+    const char *s = map.data ? (const char *)map.data : "";
+    size_t n = (size_t)map.size, bad;
+    size_t start = has_bom(s, n) ? 3 : 0;
+    while (n > start && (s[n - 1] == '\n' || s[n - 1] == '\r'))
+        n--;
+    if (!lvk_utf8_validate((const uint8_t *)s + start, n - start, &bad)) {
+        lvk_file_map_close(&map);
+        return lvk_fail(err, "%s: not valid UTF-8 (byte offset %zu)", path, start + bad);
+    }
+    *text = malloc(n - start + 1);
+    if (!*text) {
+        lvk_file_map_close(&map);
+        return lvk_fail(err, "%s: out of memory reading %zu bytes", path, n - start);
+    }
+    if (n > start)
+        memcpy(*text, s + start, n - start);
+    (*text)[n - start] = '\0';
+    *len = n - start;
+    lvk_file_map_close(&map);
+    return true;
 }

@@ -45,8 +45,14 @@ void lvk_chat_remove(lvk_chat *chat, size_t first, size_t count);
 bool lvk_chat_drop_oldest_turn(lvk_chat *chat);
 
 /* Parses json[0..len) (need not be NUL-terminated) into *chat, which is replaced. origin names the
- * text in messages (a file name). On failure *chat is empty. */
+ * text in messages (a file name). A leading UTF-8 byte-order mark (Windows editors write one) is
+ * skipped. On failure *chat is empty. */
 bool lvk_chat_parse_json(const char *json, size_t len, const char *origin, lvk_chat *chat, lvk_err *err);
 bool lvk_chat_load_json(const char *path, lvk_chat *chat, lvk_err *err);
+
+/* A text file for --system-file: malloc'd into *text (NUL-terminated), without a leading byte-order
+ * mark and without trailing line ends (as the shell's "$(cat FILE)" gives it). Invalid UTF-8 is an error
+ * naming the file and byte offset. */
+bool lvk_chat_read_text_file(const char *path, char **text, size_t *len, lvk_err *err);
 
 #endif
