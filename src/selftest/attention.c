@@ -273,7 +273,8 @@ bool lvk_selftest_attention(lvk_selftest *t, lvk_err *err)
     }
     /* Steps as the model records them: two sequences (own caches, positions far apart, the second at row0 > 0) in one
      * command buffer, and a command buffer replayed at a longer context without recording it again, across context
-     * lengths where the split paths' chunk count changes (split: 1 -> 12 chunks, lane: 4 -> 47). */
+     * lengths where the split paths' chunk count changes (split: 1 -> 27 chunks of 192 keys, rounded up from 157 to the
+     * key block; lane: 4 -> 47). */
     const struct {
         attn_case c;
         attn_step s;
@@ -284,7 +285,7 @@ bool lvk_selftest_attention(lvk_selftest *t, lvk_err *err)
         {{6, 2, 64, 20, 100, P, false, false, false}, {17, 5, false, 0, 0}},
         {{6, 2, 128, 3, 50, M, false, false, false}, {2, 7, false, 0, 0}},
         {{6, 2, 64, 9, 30, L, false, false, false}, {7, 100, false, 0, 0}},
-        {{32, 8, 128, 1, 100, S, false, false, true}, {0, 0, true, 1500, 0}},
+        {{32, 8, 128, 1, 100, S, false, false, true}, {0, 0, true, 5000, 0}},
         {{32, 8, 128, 1, 100, L, false, false, false}, {0, 0, true, 1500, 0}},
         {{32, 8, 128, 1, 100, L, true, false, false}, {0, 0, true, 1500, 0}},
         {{6, 2, 64, 3, 10, S, false, false, false}, {0, 0, true, 900, 0}},
