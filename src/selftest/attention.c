@@ -214,6 +214,112 @@ static bool run_attention(lvk_selftest *t, const attn_case *ac, const attn_step 
     return ok;
 }
 
+/* The device guards: positions that run past the cache (the host should never let that happen, but only the device
+ * knows the positions now). The cache is a view of the first max_seq rows of a larger buffer whose tail holds a marker:
+ * the store must leave the tail alone and write only rows below max_seq, and attention must read no key at or past
+ * max_seq (the tail is NaN: one read poisons the output). Round 1: tokens at 48 .. 51 of a 50-row cache; round 2 (the
+ * same command buffer replayed): positions near 2^32, where pos + t would wrap. */
+static bool run_bounds(lvk_selftest *t, int path, lvk_err *err)
+{
+    const uint32_t n_heads = 6, n_kv_heads = 2, head_dim = 64, n = 4, max_seq = 50, tail = 8;
+    const uint32_t row = n_kv_heads * head_dim, q_row = n_heads * head_dim;
+    const uint32_t pos0[2] = {48, 0xfffffff0u};
+    const size_t q_n = (size_t)n * q_row, src_n = (size_t)n * row, cache_n = (size_t)max_seq * row;
+    const size_t all_n = cache_n + (size_t)tail * row;
+    float *q = malloc(q_n * sizeof(float)), *got = malloc(q_n * sizeof(float)), *past = malloc(cache_n * sizeof(float));
+    float *ks = malloc(src_n * sizeof(float)), *vs = malloc(src_n * sizeof(float));
+    double *want = malloc(q_n * sizeof(double));
+    uint16_t *kc = malloc(all_n * 2), *vc = malloc(all_n * 2), *kc_got = malloc(all_n * 2), *vc_got = malloc(all_n * 2);
+    lvk_buffer bq = {0}, bks = {0}, bvs = {0}, bout = {0}, bpos = {0}, bkc = {0}, bvc = {0};
+    lvk_arena scratch;
+    lvk_arena_init(t->d, &scratch, LVK_MEM_DEVICE);
+    lvk_cmd cmd = {0};
+    lvk_kv_store_op store;
+    lvk_attention_op attn = {0};
+    bool ok = q && got && past && ks && vs && want && kc && vc && kc_got && vc_got;
+    if (!ok)
+        lvk_fail(err, "out of memory");
+    ok = ok && lvk_selftest_buffer(t, &bq, NULL, q_n * sizeof(float), err) &&
+         lvk_selftest_buffer(t, &bks, NULL, src_n * sizeof(float), err) &&
+         lvk_selftest_buffer(t, &bvs, NULL, src_n * sizeof(float), err) &&
+         lvk_selftest_buffer(t, &bout, NULL, q_n * sizeof(float), err) &&
+         lvk_selftest_buffer(t, &bkc, NULL, all_n * 2, err) && lvk_selftest_buffer(t, &bvc, NULL, all_n * 2, err) &&
+         lvk_buffer_create(t->d, &bpos, n * sizeof(uint32_t), LVK_MEM_HOST, err) && lvk_cmd_create(t->d, &cmd, 2, err);
+    lvk_view vq = lvk_buffer_view_all(&bq), vks = lvk_buffer_view_all(&bks), vvs = lvk_buffer_view_all(&bvs);
+    lvk_view vout = lvk_buffer_view_all(&bout), vpos = lvk_buffer_view_all(&bpos);
+    lvk_view vkc_all = lvk_buffer_view_all(&bkc), vvc_all = lvk_buffer_view_all(&bvc), vkc = vkc_all, vvc = vvc_all;
+    vkc.size = vvc.size = cache_n * 2;
+    lvk_attention_options opt = {.path = path};
+    ok = ok &&
+         lvk_kv_store_prepare(t->k, &store, &vks, &vvs, &vkc, &vvc, &vpos, n_kv_heads, head_dim, max_seq, n, err) &&
+         lvk_attention_prepare(t->k, &attn, &vq, &vkc, &vvc, &vout, &vpos, n_heads, n_kv_heads, head_dim, max_seq, n,
+                               &scratch, &opt, err) &&
+         lvk_cmd_begin(t->d, &cmd, true, err);
+    if (ok) {
+        lvk_kv_store_record(&cmd, &store, 0, n);
+        lvk_cmd_barrier(&cmd);
+        lvk_attention_record(&cmd, &attn, 0, n);
+        ok = lvk_cmd_end(&cmd, err);
+    }
+    for (uint32_t r = 0; r < 2 && ok; r++) {
+        uint64_t seed = 4242 + r;
+        lvk_selftest_fill(q, q_n, seed, 4.0f);
+        lvk_selftest_fill(ks, src_n, seed + 1, 1.0f);
+        lvk_selftest_fill(vs, src_n, seed + 2, 1.0f);
+        lvk_selftest_fill(past, cache_n, seed + 3, 1.0f);
+        fill_cache(kc, past, cache_n, all_n); /* every row of the view valid, the tail NaN */
+        lvk_selftest_fill(past, cache_n, seed + 4, 1.0f);
+        fill_cache(vc, past, cache_n, all_n);
+        ok = lvk_upload(t->d, t->xfer, &vkc_all, 0, kc, all_n * 2, err) &&
+             lvk_upload(t->d, t->xfer, &vvc_all, 0, vc, all_n * 2, err) &&
+             lvk_upload(t->d, t->xfer, &vq, 0, q, q_n * sizeof(float), err) &&
+             lvk_upload(t->d, t->xfer, &vks, 0, ks, src_n * sizeof(float), err) &&
+             lvk_upload(t->d, t->xfer, &vvs, 0, vs, src_n * sizeof(float), err) && lvk_transfer_finish(t->d, t->xfer, err);
+        /* What should happen: the rows below max_seq stored, then token j attends to keys 0 .. min(pos, max_seq - 1). */
+        uint32_t stored = pos0[r] < max_seq ? (n < max_seq - pos0[r] ? n : max_seq - pos0[r]) : 0;
+        if (stored) {
+            lvk_ref_kv_store(ks, kc, stored, row, pos0[r]);
+            lvk_ref_kv_store(vs, vc, stored, row, pos0[r]);
+        }
+        for (uint32_t j = 0; j < n; j++) {
+            uint64_t p = (uint64_t)pos0[r] + j;
+            lvk_ref_attention(q + (size_t)j * q_row, kc, vc, want + (size_t)j * q_row, 1, n_heads, n_kv_heads, head_dim,
+                              p < max_seq ? (uint32_t)p : max_seq - 1);
+        }
+        uint32_t *pos = bpos.mapped;
+        for (uint32_t j = 0; j < n; j++)
+            pos[j] = pos0[r] + j; /* wraps in round 2: the ops read pos[row0] only */
+        ok = ok && lvk_cmd_submit(t->d, &cmd, err) && lvk_cmd_wait(t->d, &cmd, err) &&
+             lvk_download(t->d, t->xfer, &vout, 0, got, q_n * sizeof(float), err) &&
+             lvk_download(t->d, t->xfer, &vkc_all, 0, kc_got, all_n * 2, err) &&
+             lvk_download(t->d, t->xfer, &vvc_all, 0, vc_got, all_n * 2, err);
+        if (!ok)
+            break;
+        lvk_selftest_result st = {.kernel = "attention.kv_store", .dtype = "f16", .checked = true};
+        snprintf(st.shape, sizeof st.shape, "%ux%ux%u p%u bounds", n, n_kv_heads, head_dim, pos0[r]);
+        size_t bad = 0;
+        for (size_t i = 0; i < all_n; i++)
+            bad += (kc_got[i] != kc[i]) + (vc_got[i] != vc[i]);
+        st.max_abs_err = (double)bad;
+        st.nmse = (double)bad / (2.0 * (double)all_n);
+        st.pass = bad == 0;
+        lvk_selftest_report(t, &st);
+        lvk_selftest_result res = {.dtype = "f16kv"};
+        snprintf(res.kernel, sizeof res.kernel, "attention.%s", lvk_attention_path_name(path));
+        snprintf(res.shape, sizeof res.shape, "%ux%u/%ux%u p%u bounds", n, n_heads, n_kv_heads, head_dim, pos0[r]);
+        lvk_selftest_compare(&res, got, want, q_n, 1e-9); /* the tolerance of every attention case */
+        lvk_selftest_report(t, &res);
+    }
+    lvk_attention_destroy(t->k, &attn);
+    lvk_cmd_destroy(t->d, &cmd);
+    lvk_buffer *bufs[] = {&bq, &bks, &bvs, &bout, &bpos, &bkc, &bvc};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        lvk_buffer_destroy(t->d, bufs[i]);
+    lvk_arena_destroy(t->d, &scratch);
+    free(q), free(got), free(past), free(ks), free(vs), free(want), free(kc), free(vc), free(kc_got), free(vc_got);
+    return ok;
+}
+
 bool lvk_selftest_attention(lvk_selftest *t, lvk_err *err)
 {
     if (!lvk_selftest_wants(t, "attention"))
@@ -294,6 +400,10 @@ bool lvk_selftest_attention(lvk_selftest *t, lvk_err *err)
     };
     for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++)
         if (!run_attention(t, &steps[i].c, &steps[i].s, steps[i].c.store, err))
+            return false;
+    const int bound_paths[] = {S, L, P, M};
+    for (size_t i = 0; i < sizeof bound_paths / sizeof bound_paths[0]; i++)
+        if (!run_bounds(t, bound_paths[i], err))
             return false;
     return true;
 }
