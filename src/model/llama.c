@@ -168,6 +168,24 @@ static bool upload_weights(lvk_llama *m, const lvk_ckpt *ck, bool show_progress,
 
 /* ---- activations and prepared ops ------------------------------------------------------------- */
 
+/* The positions rope / kv store / attention read (uint32 [max_batch], written before each step) share the host-visible
+ * ids buffer, after the ids at an aligned offset: a stopgap that keeps llama.h as it is until the model rewrite. */
+static uint64_t pos_offset(const lvk_llama *m)
+{
+    uint64_t align = m->d->info->min_storage_buffer_offset_alignment > 256 ? m->d->info->min_storage_buffer_offset_alignment
+                                                                            : 256;
+    return ((uint64_t)m->max_batch * 4 + align - 1) / align * align;
+}
+
+static lvk_view pos_view(const lvk_llama *m)
+{
+    lvk_view v = lvk_buffer_view_all(&m->ids);
+    v.offset = pos_offset(m);
+    v.size = (uint64_t)m->max_batch * 4;
+    v.mapped = (char *)m->ids.mapped + v.offset;
+    return v;
+}
+
 static bool create_activations(lvk_llama *m, lvk_err *err)
 {
     const uint64_t B = m->max_batch, dim = (uint64_t)m->cfg.dim, f = 4;
@@ -176,7 +194,7 @@ static bool create_activations(lvk_llama *m, lvk_err *err)
         uint64_t bytes;
         lvk_mem_kind kind;
     } bufs[] = {
-        {&m->ids, B * 4, LVK_MEM_HOST},
+        {&m->ids, pos_offset(m) + B * 4, LVK_MEM_HOST},
         {&m->h, B * dim * f, LVK_MEM_DEVICE},
         {&m->x, B * dim * f, LVK_MEM_DEVICE},
         {&m->q, B * dim * f, LVK_MEM_DEVICE},
@@ -210,15 +228,15 @@ static bool prepare_layer(lvk_llama *m, lvk_llama_layer *L, lvk_err *err)
     lvk_view h = lvk_buffer_view_all(&m->h), x = lvk_buffer_view_all(&m->x), q = lvk_buffer_view_all(&m->q);
     lvk_view kk = lvk_buffer_view_all(&m->kk), vv = lvk_buffer_view_all(&m->vv), att = lvk_buffer_view_all(&m->att);
     lvk_view g = lvk_buffer_view_all(&m->g), u = lvk_buffer_view_all(&m->u);
-    lvk_view kc = lvk_buffer_view_all(&L->k_cache), vc = lvk_buffer_view_all(&L->v_cache);
+    lvk_view kc = lvk_buffer_view_all(&L->k_cache), vc = lvk_buffer_view_all(&L->v_cache), pos = pos_view(m);
     return lvk_rmsnorm_prepare(k, &L->norm1, &h, &L->attn_norm, &x, dim, eps, B, err) &&
            lvk_linear_prepare(k, &L->q, &L->wq, &x, &q, B, m->matvec_tokens, false, err) &&
            lvk_linear_prepare(k, &L->k, &L->wk, &x, &kk, B, m->matvec_tokens, false, err) &&
            lvk_linear_prepare(k, &L->v, &L->wv, &x, &vv, B, m->matvec_tokens, false, err) &&
-           lvk_rope_prepare(k, &L->rope_q, &q, heads, m->head_dim, m->cfg.rope_theta, B, err) &&
-           lvk_rope_prepare(k, &L->rope_k, &kk, kv_heads, m->head_dim, m->cfg.rope_theta, B, err) &&
-           lvk_kv_store_prepare(k, &L->kv_store, &kk, &vv, &kc, &vc, kv_heads, m->head_dim, m->max_seq, B, err) &&
-           lvk_attention_prepare(k, &L->attn, &q, &kc, &vc, &att, heads, kv_heads, m->head_dim, m->max_seq, B,
+           lvk_rope_prepare(k, &L->rope_q, &q, &pos, heads, m->head_dim, m->cfg.rope_theta, B, err) &&
+           lvk_rope_prepare(k, &L->rope_k, &kk, &pos, kv_heads, m->head_dim, m->cfg.rope_theta, B, err) &&
+           lvk_kv_store_prepare(k, &L->kv_store, &kk, &vv, &kc, &vc, &pos, kv_heads, m->head_dim, m->max_seq, B, err) &&
+           lvk_attention_prepare(k, &L->attn, &q, &kc, &vc, &att, &pos, heads, kv_heads, m->head_dim, m->max_seq, B,
                                  &m->scratch, NULL, err) &&
            lvk_linear_prepare(k, &L->o, &L->wo, &att, &h, B, m->matvec_tokens, true, err) &&
            lvk_rmsnorm_prepare(k, &L->norm2, &h, &L->ffn_norm, &x, dim, eps, B, err) &&
@@ -368,11 +386,10 @@ static bool collect_profile(lvk_llama *m, lvk_err *err)
     return true;
 }
 
-/* One step: n tokens (n <= max_batch) already in the ids buffer, at positions n_past.. */
+/* One step: n tokens (n <= max_batch) already in the ids buffer, their positions n_past.. in the position buffer. */
 static void record_layers(lvk_llama *m, uint32_t n)
 {
     lvk_cmd *c = &m->cmd;
-    const uint32_t pos = m->n_past;
     mark(m, LVK_PROF_EMBED);
     lvk_embed_record(c, &m->embed, n);
     lvk_cmd_barrier(c);
@@ -387,14 +404,14 @@ static void record_layers(lvk_llama *m, uint32_t n)
         lvk_linear_record(c, &L->v, n);
         lvk_cmd_barrier(c);
         mark(m, LVK_PROF_QKV);
-        lvk_rope_record(c, &L->rope_q, n, pos);
-        lvk_rope_record(c, &L->rope_k, n, pos);
+        lvk_rope_record(c, &L->rope_q, n);
+        lvk_rope_record(c, &L->rope_k, n);
         lvk_cmd_barrier(c);
         mark(m, LVK_PROF_ROPE);
-        lvk_kv_store_record(c, &L->kv_store, n, pos);
+        lvk_kv_store_record(c, &L->kv_store, 0, n);
         lvk_cmd_barrier(c);
         mark(m, LVK_PROF_KV_STORE);
-        lvk_attention_record(c, &L->attn, n, pos);
+        lvk_attention_record(c, &L->attn, 0, n);
         lvk_cmd_barrier(c);
         mark(m, LVK_PROF_ATTENTION);
         lvk_linear_record(c, &L->o, n);
@@ -455,6 +472,9 @@ bool lvk_llama_forward(lvk_llama *m, const int32_t *ids, uint32_t n, lvk_llama_o
         bool last_step = done + step == n;
         double t0 = lvk_now();
         memcpy(m->ids.mapped, ids + done, step * sizeof(uint32_t));
+        uint32_t *pos = pos_view(m).mapped;
+        for (uint32_t t = 0; t < step; t++)
+            pos[t] = m->n_past + t;
         if (!lvk_cmd_begin(m->d, &m->cmd, false, err))
             return false;
         record_layers(m, step);
