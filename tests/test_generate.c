@@ -124,15 +124,37 @@ static void collect(void *user, const char *text, size_t len)
     }
 }
 
-static lvk_generate_result run(fixture *f, lvk_llama *m, int n_predict, text_buf *text)
+static lvk_sequence *new_sequence(lvk_llama *m)
+{
+    lvk_sequence *s = NULL;
+    lvk_err err = {{0}};
+    if (!lvk_sequence_create(m, 0, &s, &err))
+        fail_msg("sequence: %s", err.msg);
+    return s;
+}
+
+static lvk_generate_result run_from(fixture *f, lvk_llama *m, lvk_sequence *s, const int32_t *prompt, size_t n_prompt,
+                                    int n_predict, text_buf *text)
 {
     lvk_generate_params p = {.n_predict = n_predict, .sampling = lvk_sampler_defaults()};
     p.sampling.temperature = 0;
     lvk_generate_result g;
     lvk_err err = {{0}};
-    if (!lvk_generate(m, f->tok, f->prompt, N_PROMPT, &p, collect, text, &g, &err))
+    if (!lvk_generate(m, s, f->tok, prompt, n_prompt, &p, collect, text, &g, &err))
         fail_msg("generate: %s", err.msg);
     return g;
+}
+
+static lvk_generate_result run(fixture *f, lvk_llama *m, lvk_sequence *s, int n_predict, text_buf *text)
+{
+    return run_from(f, m, s, f->prompt, N_PROMPT, n_predict, text);
+}
+
+/* Frees the sequence and the model (a sequence goes before its model). */
+static void unload(lvk_llama *m, lvk_sequence *s)
+{
+    lvk_sequence_free(m, s);
+    lvk_llama_destroy(m);
 }
 
 /* The end ids of the config do not occur in this continuation: it runs to the limit, id for id. */
@@ -141,8 +163,9 @@ static void greedy_equals_the_reference(void **state)
     fixture *f = *state;
     lvk_llama m;
     load(f, 64, &m);
+    lvk_sequence *s = new_sequence(&m);
     text_buf text = {.len = 0};
-    lvk_generate_result g = run(f, &m, N_GREEDY, &text);
+    lvk_generate_result g = run(f, &m, s, N_GREEDY, &text);
     assert_int_equal(g.stop, LVK_STOP_LIMIT);
     assert_int_equal(g.n_ids, N_GREEDY);
     for (int i = 0; i < N_GREEDY; i++)
@@ -156,7 +179,7 @@ static void greedy_equals_the_reference(void **state)
     assert_memory_equal(text.text, want, want_len);
     free(want);
     free(g.ids);
-    lvk_llama_destroy(&m);
+    unload(&m, s);
 }
 
 /* Position of the first occurrence of id in the reference continuation. */
@@ -179,16 +202,17 @@ static void stops_at_each_end_token(void **state)
         int at = first_at(f, end);
         lvk_llama m;
         load(f, 64, &m);
+        lvk_sequence *s = new_sequence(&m);
         m.cfg.n_eos = 2;
         m.cfg.eos_ids[slot] = end;
         m.cfg.eos_ids[1 - slot] = 2;
         text_buf text = {.len = 0};
-        lvk_generate_result g = run(f, &m, N_GREEDY, &text);
+        lvk_generate_result g = run(f, &m, s, N_GREEDY, &text);
         assert_int_equal(g.stop, LVK_STOP_EOS);
         assert_int_equal(g.n_ids, (size_t)at + 1);
         assert_int_equal(g.ids[at], end);
         free(g.ids);
-        lvk_llama_destroy(&m);
+        unload(&m, s);
     }
 }
 
@@ -197,19 +221,19 @@ static void stops_after_n_tokens(void **state)
     fixture *f = *state;
     lvk_llama m;
     load(f, 64, &m);
+    lvk_sequence *s = new_sequence(&m);
     text_buf text = {.len = 0};
-    lvk_generate_result g = run(f, &m, 5, &text);
+    lvk_generate_result g = run(f, &m, s, 5, &text);
     assert_int_equal(g.stop, LVK_STOP_LIMIT);
     assert_int_equal(g.n_ids, 5);
     assert_memory_equal(g.ids, f->greedy, 5 * sizeof(int32_t));
     free(g.ids);
-    lvk_llama_destroy(&m);
     /* -n 0 makes nothing */
-    load(f, 64, &m);
-    g = run(f, &m, 0, &text);
+    lvk_sequence_reset(s);
+    g = run(f, &m, s, 0, &text);
     assert_int_equal(g.n_ids, 0);
     free(g.ids);
-    lvk_llama_destroy(&m);
+    unload(&m, s);
 }
 
 /* A context of N_PROMPT + 4 positions: four tokens come out, the same as without the limit. */
@@ -218,20 +242,62 @@ static void stops_at_the_context_end(void **state)
     fixture *f = *state;
     lvk_llama m;
     load(f, N_PROMPT + 4, &m);
+    lvk_sequence *s = new_sequence(&m);
     text_buf text = {.len = 0};
-    lvk_generate_result g = run(f, &m, -1, &text);
+    lvk_generate_result g = run(f, &m, s, -1, &text);
     assert_int_equal(g.stop, LVK_STOP_CONTEXT);
     assert_int_equal(g.n_ids, 4);
     assert_memory_equal(g.ids, f->greedy, 4 * sizeof(int32_t));
     free(g.ids);
-    /* a prompt that fills the context leaves nothing to generate: refused */
-    lvk_llama_destroy(&m);
-    load(f, N_PROMPT, &m);
+    /* the context is full: going on is refused, and so is a prompt that fills it */
     lvk_generate_params p = {.n_predict = 4, .sampling = lvk_sampler_defaults()};
     lvk_err err = {{0}};
-    assert_false(lvk_generate(&m, f->tok, f->prompt, N_PROMPT, &p, NULL, NULL, &g, &err));
+    assert_false(lvk_generate(&m, s, f->tok, NULL, 0, &p, NULL, NULL, &g, &err));
     assert_non_null(strstr(err.msg, "context"));
-    lvk_llama_destroy(&m);
+    unload(&m, s);
+    load(f, N_PROMPT, &m);
+    s = new_sequence(&m);
+    assert_false(lvk_generate(&m, s, f->tok, f->prompt, N_PROMPT, &p, NULL, NULL, &g, &err));
+    assert_non_null(strstr(err.msg, "context"));
+    unload(&m, s);
+}
+
+/* A generation continued in two calls (the second with no new prompt, and one with a few new tokens) is the
+ * same as one long generation: the sequence keeps every token it made. */
+static void continuing_equals_one_long_generation(void **state)
+{
+    fixture *f = *state;
+    lvk_llama m;
+    load(f, 64, &m);
+    lvk_sequence *s = new_sequence(&m);
+    text_buf text = {.len = 0};
+    lvk_generate_result a = run(f, &m, s, 5, &text);
+    lvk_generate_result b = run_from(f, &m, s, NULL, 0, N_GREEDY - 5, &text);
+    assert_int_equal(a.n_ids + b.n_ids, N_GREEDY);
+    assert_memory_equal(a.ids, f->greedy, 5 * sizeof(int32_t));
+    assert_memory_equal(b.ids, f->greedy + 5, (N_GREEDY - 5) * sizeof(int32_t));
+    assert_int_equal(s->n_past, N_PROMPT + N_GREEDY - 1); /* the last one is pending */
+    assert_int_equal(s->pending, f->greedy[N_GREEDY - 1]);
+    free(a.ids);
+    free(b.ids);
+
+    /* The second call's prompt goes after what the first made: against one generation from the whole. */
+    int32_t joined[N_PROMPT + 3 + 2];
+    memcpy(joined, f->prompt, sizeof f->prompt);
+    memcpy(joined + N_PROMPT, f->greedy, 3 * sizeof(int32_t));
+    joined[N_PROMPT + 3] = 1000, joined[N_PROMPT + 4] = 2000;
+    lvk_sequence_reset(s);
+    a = run(f, &m, s, 3, &text);
+    b = run_from(f, &m, s, joined + N_PROMPT + 3, 2, 6, &text);
+    lvk_sequence *whole = new_sequence(&m);
+    lvk_generate_result c = run_from(f, &m, whole, joined, N_PROMPT + 5, 6, &text);
+    assert_int_equal(b.n_ids, c.n_ids);
+    assert_memory_equal(b.ids, c.ids, c.n_ids * sizeof(int32_t));
+    free(a.ids);
+    free(b.ids);
+    free(c.ids);
+    lvk_sequence_free(&m, whole);
+    unload(&m, s);
 }
 
 int main(void)
@@ -241,6 +307,7 @@ int main(void)
         vk_test(stops_at_each_end_token),
         vk_test(stops_after_n_tokens),
         vk_test(stops_at_the_context_end),
+        vk_test(continuing_equals_one_long_generation),
     };
     return vk_checked_run(tests, setup, teardown);
 }

@@ -3,8 +3,9 @@
  *   - a LLaMA2-style model: Float16, heads = kv heads, theta 1e4, vocab 32000;
  *   - a LLaMA3-style model: BFloat16, GQA, theta 5e5, vocab 128256, embedding and lm_head sliced, CRC trailer.
  * Checks: logits after a prefill within DEVICE_VS_REF_MAX_NMSE; greedy sequences equal; decode with the KV
- * cache equal to a fresh prefill of the same tokens; prefills that cross batch steps, through the GEMM and
- * through the batched matrix×vector kernel. */
+ * cache (replayed steps) equal to a fresh prefill of the same tokens; prefills that cross batch steps, through
+ * the GEMM and through the batched matrix×vector kernel; two and four sequences, interleaved and batched in
+ * one step, each equal to that sequence run alone. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +19,7 @@
 #include "vk_checks.h"
 
 #include "model/llama.h"
+#include "model/sequence.h"
 #include "ref/llama.h"
 
 typedef struct test_model {
@@ -156,6 +158,15 @@ static void load_with(fixture *f, test_model *t, uint32_t max_batch, uint32_t ma
 
 static void load(fixture *f, test_model *t, uint32_t max_batch, lvk_llama *m) { load_with(f, t, max_batch, 0, m); }
 
+static lvk_sequence *new_sequence(lvk_llama *m)
+{
+    lvk_sequence *s = NULL;
+    lvk_err err = {{0}};
+    if (!lvk_sequence_create(m, 0, &s, &err))
+        fail_msg("sequence: %s", err.msg);
+    return s;
+}
+
 /* Prefill of 23 tokens in steps of 16 and 7: the last logits match the reference. With matvec_tokens 0
  * both steps take the GEMM on CPU devices (on GPUs the 7-token step takes the batched matrix×vector
  * kernel); with 8 the 7-token step takes the batched matrix×vector kernel everywhere. */
@@ -176,8 +187,9 @@ static void prefill_matches_reference(fixture *f, test_model *t, uint32_t matvec
 
     lvk_llama m;
     load_with(f, t, 16, matvec_tokens, &m);
+    lvk_sequence *seq = new_sequence(&m);
     lvk_llama_result r = {.logits = got};
-    if (!lvk_llama_forward(&m, ids, n, LVK_OUT_LOGITS, 0, &r, &err))
+    if (!lvk_llama_forward(&m, seq, ids, n, LVK_OUT_LOGITS, 0, &r, &err))
         fail_msg("%s", err.msg);
     double e = nmse(got, want, vocab);
     printf("%s (matrix x vector up to %u tokens): prefill logits NMSE %.3e\n", t->name, m.layers[0].q.matvec_tokens, e);
@@ -186,15 +198,16 @@ static void prefill_matches_reference(fixture *f, test_model *t, uint32_t matvec
     assert_int_equal(argmax(got, vocab), argmax(want, vocab));
 
     /* The device's own argmax and top-k agree with its logits. */
-    lvk_llama_reset(&m);
-    assert_true(lvk_llama_forward(&m, ids, n, LVK_OUT_ARGMAX, 0, &r, &err));
+    lvk_sequence_reset(seq);
+    assert_true(lvk_llama_forward(&m, seq, ids, n, LVK_OUT_ARGMAX, 0, &r, &err));
     assert_int_equal(r.argmax, argmax(got, vocab));
-    lvk_llama_reset(&m);
-    assert_true(lvk_llama_forward(&m, ids, n, LVK_OUT_TOPK, 40, &r, &err));
+    lvk_sequence_reset(seq);
+    assert_true(lvk_llama_forward(&m, seq, ids, n, LVK_OUT_TOPK, 40, &r, &err));
     assert_int_equal(r.n_top, 40);
     assert_int_equal(r.top_idx[0], argmax(got, vocab));
     for (uint32_t i = 1; i < r.n_top; i++)
         assert_true(r.top_val[i] <= r.top_val[i - 1]);
+    lvk_sequence_free(&m, seq);
     lvk_llama_destroy(&m);
     lvk_ref_llama_free(ref);
     free(got);
@@ -216,23 +229,26 @@ static void greedy_matches_reference(fixture *f, test_model *t)
     lvk_ref_llama_set_fp16_kv(ref, true);
     lvk_llama m;
     load(f, t, 64, &m);
+    lvk_sequence *s = new_sequence(&m);
     lvk_llama_result r = {0};
     assert_true(lvk_ref_llama_forward(ref, seq, n_prompt, 0, false, want, &err));
-    assert_true(lvk_llama_forward(&m, seq, n_prompt, LVK_OUT_ARGMAX, 0, &r, &err));
+    assert_true(lvk_llama_forward(&m, s, seq, n_prompt, LVK_OUT_ARGMAX, 0, &r, &err));
     for (uint32_t i = 0; i < n_new; i++) {
         int32_t ref_next = (int32_t)argmax(want, vocab);
         assert_int_equal((int32_t)r.argmax, ref_next);
         seq[n_prompt + i] = ref_next;
         assert_true(lvk_ref_llama_forward(ref, &seq[n_prompt + i], 1, n_prompt + i, false, want, &err));
-        assert_true(lvk_llama_forward(&m, &seq[n_prompt + i], 1, LVK_OUT_ARGMAX, 0, &r, &err));
+        assert_true(lvk_llama_forward(&m, s, &seq[n_prompt + i], 1, LVK_OUT_ARGMAX, 0, &r, &err));
     }
+    lvk_sequence_free(&m, s);
     lvk_llama_destroy(&m);
     lvk_ref_llama_free(ref);
     free(want);
 }
 
 /* 30 tokens decoded one at a time through the KV cache give the same last logits as one fresh
- * prefill of all 30 (different kernels: matrix×vector + decode attention vs GEMM + prefill attention). */
+ * prefill of all 30 (different kernels: matrix×vector + decode attention vs GEMM + prefill attention).
+ * The decode steps after the first are replays of one recorded command buffer. */
 static void decode_equals_fresh_prefill(fixture *f, test_model *t)
 {
     const uint32_t n = 30;
@@ -245,19 +261,118 @@ static void decode_equals_fresh_prefill(fixture *f, test_model *t)
     lvk_err err = {{0}};
     lvk_llama m;
     load(f, t, 64, &m);
+    lvk_sequence *seq = new_sequence(&m);
     lvk_llama_result r = {.logits = stepwise};
     for (uint32_t i = 0; i < n; i++)
-        assert_true(lvk_llama_forward(&m, &ids[i], 1, LVK_OUT_LOGITS, 0, &r, &err));
-    lvk_llama_reset(&m);
+        assert_true(lvk_llama_forward(&m, seq, &ids[i], 1, LVK_OUT_LOGITS, 0, &r, &err));
+    assert_int_equal(m.profile.steps, n);
+    assert_int_equal(m.profile.recorded, 1);
+    lvk_sequence_reset(seq);
     r.logits = fresh;
-    assert_true(lvk_llama_forward(&m, ids, n, LVK_OUT_LOGITS, 0, &r, &err));
+    assert_true(lvk_llama_forward(&m, seq, ids, n, LVK_OUT_LOGITS, 0, &r, &err));
     double e = nmse(stepwise, fresh, vocab);
     printf("%s: decode vs fresh prefill NMSE %.3e\n", t->name, e);
     assert_true(e <= DECODE_VS_PREFILL_MAX_NMSE);
     assert_int_equal(argmax(stepwise, vocab), argmax(fresh, vocab));
+    lvk_sequence_free(&m, seq);
     lvk_llama_destroy(&m);
     free(stepwise);
     free(fresh);
+}
+
+/* Several sequences on one loaded model give what each gives alone: its own prompt (5, 8, 11, 14 tokens)
+ * then 6 greedy tokens, with the logits of every step. Run interleaved (one sequence per step, in turn) and
+ * batched (one step carries every sequence: the prompts together, then each decode step all next tokens). */
+#define MULTI_NEW 6
+#define MULTI_MAX 4
+
+typedef struct seq_run {
+    int32_t prompt[16];
+    uint32_t n_prompt;
+    int32_t tokens[MULTI_NEW];
+    float *logits[MULTI_NEW];
+} seq_run;
+
+static void alone(lvk_llama *m, seq_run *want)
+{
+    lvk_err err = {{0}};
+    lvk_sequence *s = new_sequence(m);
+    lvk_llama_result r = {.logits = want->logits[0]};
+    if (!lvk_llama_forward(m, s, want->prompt, want->n_prompt, LVK_OUT_LOGITS, 0, &r, &err))
+        fail_msg("%s", err.msg);
+    for (int i = 0; i < MULTI_NEW; i++) {
+        want->tokens[i] = (int32_t)argmax(want->logits[i], (size_t)m->cfg.vocab_size);
+        if (i + 1 < MULTI_NEW) {
+            r.logits = want->logits[i + 1];
+            if (!lvk_llama_forward(m, s, &want->tokens[i], 1, LVK_OUT_LOGITS, 0, &r, &err))
+                fail_msg("%s", err.msg);
+        }
+    }
+    lvk_sequence_free(m, s);
+}
+
+static void compare(const lvk_llama *m, const seq_run *got, const seq_run *want, const char *how, int seq)
+{
+    for (int i = 0; i < MULTI_NEW; i++) {
+        double e = nmse(got->logits[i], want->logits[i], (size_t)m->cfg.vocab_size);
+        if (got->tokens[i] != want->tokens[i] || !(e <= DECODE_VS_PREFILL_MAX_NMSE))
+            fail_msg("%s, sequence %d, token %d: %d (NMSE %.3e) where alone it is %d", how, seq, i, got->tokens[i], e,
+                     want->tokens[i]);
+    }
+}
+
+static void sequences_equal_each_alone(fixture *f, test_model *t, uint32_t n_seqs)
+{
+    const size_t vocab = (size_t)t->cfg.vocab_size;
+    seq_run want[MULTI_MAX], got[MULTI_MAX];
+    for (uint32_t q = 0; q < n_seqs; q++) {
+        want[q].n_prompt = got[q].n_prompt = 5 + 3 * q;
+        make_tokens(want[q].prompt, want[q].n_prompt, t->cfg.vocab_size, 100 + q);
+        memcpy(got[q].prompt, want[q].prompt, sizeof want[q].prompt);
+        for (int i = 0; i < MULTI_NEW; i++) {
+            want[q].logits[i] = malloc(vocab * sizeof(float));
+            got[q].logits[i] = malloc(vocab * sizeof(float));
+            assert_true(want[q].logits[i] && got[q].logits[i]);
+        }
+    }
+    lvk_llama m;
+    load(f, t, 64, &m);
+    for (uint32_t q = 0; q < n_seqs; q++)
+        alone(&m, &want[q]);
+    lvk_err err = {{0}};
+    lvk_sequence *seqs[MULTI_MAX];
+    lvk_llama_result r[MULTI_MAX];
+    for (int mode = 0; mode < 2; mode++) { /* 0: interleaved, 1: batched */
+        for (uint32_t q = 0; q < n_seqs; q++)
+            seqs[q] = new_sequence(&m);
+        lvk_step_item items[MULTI_MAX];
+        for (int i = 0; i <= MULTI_NEW - 1; i++) {
+            for (uint32_t q = 0; q < n_seqs; q++) {
+                r[q] = (lvk_llama_result){.logits = got[q].logits[i]};
+                items[q] = (lvk_step_item){.seq = seqs[q], .what = LVK_OUT_LOGITS, .out = &r[q]};
+                items[q].ids = i == 0 ? got[q].prompt : &got[q].tokens[i - 1];
+                items[q].n = i == 0 ? got[q].n_prompt : 1;
+                if (mode == 0 && !lvk_llama_step(&m, &items[q], 1, &err))
+                    fail_msg("interleaved step: %s", err.msg);
+            }
+            if (mode == 1 && !lvk_llama_step(&m, items, n_seqs, &err))
+                fail_msg("batched step: %s", err.msg);
+            for (uint32_t q = 0; q < n_seqs; q++)
+                got[q].tokens[i] = (int32_t)argmax(got[q].logits[i], vocab);
+        }
+        for (uint32_t q = 0; q < n_seqs; q++) {
+            compare(&m, &got[q], &want[q], mode ? "batched" : "interleaved", (int)q);
+            assert_int_equal(seqs[q]->n_past, got[q].n_prompt + MULTI_NEW - 1);
+            lvk_sequence_free(&m, seqs[q]);
+        }
+    }
+    printf("%s: %u sequences, interleaved and batched, equal each run alone\n", t->name, n_seqs);
+    lvk_llama_destroy(&m);
+    for (uint32_t q = 0; q < n_seqs; q++)
+        for (int i = 0; i < MULTI_NEW; i++) {
+            free(want[q].logits[i]);
+            free(got[q].logits[i]);
+        }
 }
 
 static void bad_input_is_refused(fixture *f, test_model *t)
@@ -265,15 +380,25 @@ static void bad_input_is_refused(fixture *f, test_model *t)
     lvk_err err = {{0}};
     lvk_llama m;
     load(f, t, 16, &m);
+    lvk_sequence *seq = new_sequence(&m);
     lvk_llama_result r = {0};
     int32_t bad = t->cfg.vocab_size;
-    assert_false(lvk_llama_forward(&m, &bad, 1, LVK_OUT_ARGMAX, 0, &r, &err));
+    assert_false(lvk_llama_forward(&m, seq, &bad, 1, LVK_OUT_ARGMAX, 0, &r, &err));
     assert_non_null(strstr(err.msg, "outside the vocabulary"));
     int32_t *many = calloc(200, sizeof *many);
     assert_non_null(many);
-    assert_false(lvk_llama_forward(&m, many, 200, LVK_OUT_ARGMAX, 0, &r, &err)); /* context is 128 */
+    assert_false(lvk_llama_forward(&m, seq, many, 200, LVK_OUT_ARGMAX, 0, &r, &err)); /* context is 128 */
     assert_non_null(strstr(err.msg, "context"));
+    assert_int_equal(seq->n_past, 0); /* refused calls leave the sequence alone */
+    /* one step: at most LVK_STEP_MAX_SEQS items, each sequence once, at most max_batch tokens */
+    lvk_step_item items[2] = {{.seq = seq, .ids = many, .n = 1, .what = LVK_OUT_NONE},
+                              {.seq = seq, .ids = many, .n = 1, .what = LVK_OUT_NONE}};
+    assert_false(lvk_llama_step(&m, items, 2, &err));
+    assert_non_null(strstr(err.msg, "twice"));
+    items[0].n = 17;
+    assert_false(lvk_llama_step(&m, items, 1, &err));
     free(many);
+    lvk_sequence_free(&m, seq);
     lvk_llama_destroy(&m);
 
     /* A config that does not match the checkpoint is refused before anything is allocated. */
@@ -298,6 +423,8 @@ static void llama2_greedy(void **state) { greedy_matches_reference(*state, &((fi
 static void llama3_greedy(void **state) { greedy_matches_reference(*state, &((fixture *)*state)->models[1]); }
 static void llama2_decode(void **state) { decode_equals_fresh_prefill(*state, &((fixture *)*state)->models[0]); }
 static void llama3_decode(void **state) { decode_equals_fresh_prefill(*state, &((fixture *)*state)->models[1]); }
+static void llama2_two_sequences(void **state) { sequences_equal_each_alone(*state, &((fixture *)*state)->models[0], 2); }
+static void llama3_four_sequences(void **state) { sequences_equal_each_alone(*state, &((fixture *)*state)->models[1], 4); }
 static void llama3_bad_input(void **state) { bad_input_is_refused(*state, &((fixture *)*state)->models[1]); }
 
 int main(void)
@@ -306,6 +433,7 @@ int main(void)
         vk_test(llama2_prefill), vk_test(llama3_prefill),
         vk_test(llama2_prefill_batched_matvec), vk_test(llama3_prefill_batched_matvec), vk_test(llama2_greedy),
         vk_test(llama3_greedy),  vk_test(llama2_decode),  vk_test(llama3_decode),
+        vk_test(llama2_two_sequences), vk_test(llama3_four_sequences),
         vk_test(llama3_bad_input),
     };
     return vk_checked_run(tests, setup, teardown);
