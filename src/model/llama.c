@@ -120,38 +120,118 @@ static bool check_memory(const lvk_device *d, uint64_t need, bool force, lvk_err
 
 /* ---- prepared ops ---------------------------------------------------------------------------------------------- */
 
-static bool prepare_layer(lvk_llama *m, const lvk_layer_weights *W, lvk_layer_ops *L, lvk_err *err)
+/* ---- one layer, described once: preparing, recording and destroying walk this table -------------------------- */
+
+typedef enum layer_op_kind { OP_NORM, OP_LINEAR, OP_ROPE, OP_SILU_MUL, OP_KV_STORE, OP_ATTENTION } layer_op_kind;
+
+#define OPS(f) offsetof(lvk_layer_ops, f)
+#define WTS(f) offsetof(lvk_layer_weights, f)
+#define ACT(f) offsetof(lvk_activations, f)
+#define TOGETHER LVK_PROF_COUNT /* no barrier after: runs together with the next op */
+
+static const struct layer_op {
+    layer_op_kind kind;
+    size_t op;          /* in lvk_layer_ops (KV_STORE, ATTENTION: the sequence's own, model/sequence.c) */
+    size_t weight;      /* in lvk_layer_weights (NORM, LINEAR) */
+    size_t in, in2, out; /* in lvk_activations; in2: SILU_MUL's up */
+    bool accumulate;    /* LINEAR: adds into out (the residual) */
+    bool kv_heads;      /* ROPE: over the kv heads (k) rather than the q heads */
+    lvk_prof_kind ends; /* what a barrier and a profile mark after it close; TOGETHER: none */
+} layer_ops[] = {
+    {OP_NORM, OPS(norm1), WTS(attn_norm), ACT(h), 0, ACT(x), false, false, LVK_PROF_NORM},
+    {OP_LINEAR, OPS(q), WTS(wq), ACT(x), 0, ACT(q), false, false, TOGETHER},
+    {OP_LINEAR, OPS(k), WTS(wk), ACT(x), 0, ACT(kk), false, false, TOGETHER},
+    {OP_LINEAR, OPS(v), WTS(wv), ACT(x), 0, ACT(vv), false, false, LVK_PROF_QKV},
+    {OP_ROPE, OPS(rope_q), 0, ACT(q), 0, ACT(q), false, false, TOGETHER},
+    {OP_ROPE, OPS(rope_k), 0, ACT(kk), 0, ACT(kk), false, true, LVK_PROF_ROPE},
+    {OP_KV_STORE, 0, 0, ACT(kk), ACT(vv), 0, false, false, LVK_PROF_KV_STORE},
+    {OP_ATTENTION, 0, 0, ACT(q), 0, ACT(att), false, false, LVK_PROF_ATTENTION},
+    {OP_LINEAR, OPS(o), WTS(wo), ACT(att), 0, ACT(h), true, false, LVK_PROF_WO},
+    {OP_NORM, OPS(norm2), WTS(ffn_norm), ACT(h), 0, ACT(x), false, false, LVK_PROF_NORM},
+    {OP_LINEAR, OPS(gate), WTS(w1), ACT(x), 0, ACT(g), false, false, TOGETHER},
+    {OP_LINEAR, OPS(up), WTS(w3), ACT(x), 0, ACT(u), false, false, LVK_PROF_GATE_UP},
+    {OP_SILU_MUL, OPS(silu), 0, ACT(g), ACT(u), ACT(g), false, false, LVK_PROF_SILU},
+    {OP_LINEAR, OPS(down), WTS(w2), ACT(g), 0, ACT(h), true, false, LVK_PROF_DOWN},
+};
+#define N_LAYER_OPS (sizeof layer_ops / sizeof layer_ops[0])
+
+static void *field(void *base, size_t offset) { return (char *)base + offset; }
+
+static lvk_view act_view(lvk_llama *m, size_t offset)
+{
+    return lvk_buffer_view_all((lvk_buffer *)field(&m->act, offset));
+}
+
+static bool prepare_layer(lvk_llama *m, lvk_layer_weights *W, lvk_layer_ops *L, lvk_err *err)
 {
     lvk_kernels *k = &m->k;
-    const uint32_t B = m->max_batch, mv = m->matvec_tokens, dim = (uint32_t)m->cfg.dim;
-    const uint32_t ffn = (uint32_t)m->cfg.ffn_dim;
-    const uint32_t heads = (uint32_t)m->cfg.n_heads, kv_heads = (uint32_t)m->cfg.n_kv_heads;
+    const uint32_t B = m->max_batch, dim = (uint32_t)m->cfg.dim, ffn = (uint32_t)m->cfg.ffn_dim;
     const float eps = (float)m->cfg.norm_eps;
-    lvk_activations *a = &m->act;
-    lvk_view h = lvk_buffer_view_all(&a->h), x = lvk_buffer_view_all(&a->x), q = lvk_buffer_view_all(&a->q);
-    lvk_view kk = lvk_buffer_view_all(&a->kk), vv = lvk_buffer_view_all(&a->vv), att = lvk_buffer_view_all(&a->att);
-    lvk_view g = lvk_buffer_view_all(&a->g), u = lvk_buffer_view_all(&a->u), pos = lvk_buffer_view_all(&a->pos);
-    return lvk_rmsnorm_prepare(k, &L->norm1, &h, &W->attn_norm, &x, dim, eps, B, err) &&
-           lvk_linear_prepare(k, &L->q, &W->wq, &x, &q, B, mv, false, err) &&
-           lvk_linear_prepare(k, &L->k, &W->wk, &x, &kk, B, mv, false, err) &&
-           lvk_linear_prepare(k, &L->v, &W->wv, &x, &vv, B, mv, false, err) &&
-           lvk_rope_prepare(k, &L->rope_q, &q, &pos, heads, m->head_dim, m->cfg.rope_theta, B, err) &&
-           lvk_rope_prepare(k, &L->rope_k, &kk, &pos, kv_heads, m->head_dim, m->cfg.rope_theta, B, err) &&
-           lvk_linear_prepare(k, &L->o, &W->wo, &att, &h, B, mv, true, err) &&
-           lvk_rmsnorm_prepare(k, &L->norm2, &h, &W->ffn_norm, &x, dim, eps, B, err) &&
-           lvk_linear_prepare(k, &L->gate, &W->w1, &x, &g, B, mv, false, err) &&
-           lvk_linear_prepare(k, &L->up, &W->w3, &x, &u, B, mv, false, err) &&
-           lvk_silu_mul_prepare(k, &L->silu, &g, &u, &g, ffn, B, err) &&
-           lvk_linear_prepare(k, &L->down, &W->w2, &g, &h, B, mv, true, err);
+    lvk_view pos = lvk_buffer_view_all(&m->act.pos);
+    for (size_t i = 0; i < N_LAYER_OPS; i++) {
+        const struct layer_op *d = &layer_ops[i];
+        lvk_view in = act_view(m, d->in), out = d->out ? act_view(m, d->out) : in;
+        bool ok = true;
+        switch (d->kind) {
+        case OP_NORM:
+            ok = lvk_rmsnorm_prepare(k, field(L, d->op), &in, field(W, d->weight), &out, dim, eps, B, err);
+            break;
+        case OP_LINEAR:
+            ok = lvk_linear_prepare(k, field(L, d->op), field(W, d->weight), &in, &out, B, m->matvec_tokens,
+                                    d->accumulate, err);
+            break;
+        case OP_ROPE:
+            ok = lvk_rope_prepare(k, field(L, d->op), &in, &pos,
+                                  (uint32_t)(d->kv_heads ? m->cfg.n_kv_heads : m->cfg.n_heads), m->head_dim,
+                                  m->cfg.rope_theta, B, err);
+            break;
+        case OP_SILU_MUL: {
+            lvk_view up = act_view(m, d->in2);
+            ok = lvk_silu_mul_prepare(k, field(L, d->op), &in, &up, &out, ffn, B, err);
+            break;
+        }
+        case OP_KV_STORE:
+        case OP_ATTENTION:
+            break; /* each sequence prepares its own (model/sequence.c) */
+        }
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+bool lvk_llama_prepare_sequence_layer(lvk_llama *m, lvk_sequence *s, int l, lvk_err *err)
+{
+    const uint32_t heads = (uint32_t)m->cfg.n_heads, kv_heads = (uint32_t)m->cfg.n_kv_heads;
+    lvk_view pos = lvk_buffer_view_all(&m->act.pos);
+    lvk_view kc = lvk_buffer_view_all(&s->k_cache[l]), vc = lvk_buffer_view_all(&s->v_cache[l]);
+    for (size_t i = 0; i < N_LAYER_OPS; i++) {
+        const struct layer_op *d = &layer_ops[i];
+        lvk_view in = act_view(m, d->in);
+        bool ok = true;
+        if (d->kind == OP_KV_STORE) {
+            lvk_view in2 = act_view(m, d->in2);
+            ok = lvk_kv_store_prepare(&m->k, &s->kv_store[l], &in, &in2, &kc, &vc, &pos, kv_heads, m->head_dim,
+                                      s->max_seq, m->max_batch, err);
+        } else if (d->kind == OP_ATTENTION) {
+            lvk_view out = act_view(m, d->out);
+            ok = lvk_attention_prepare(&m->k, &s->attn[l], &in, &kc, &vc, &out, &pos, heads, kv_heads, m->head_dim,
+                                       s->max_seq, m->max_batch, &s->scratch, NULL, err);
+        }
+        if (!ok)
+            return false;
+    }
+    return true;
 }
 
 static void destroy_layer(lvk_llama *m, lvk_layer_ops *L)
 {
-    lvk_linear_op *lin[] = {&L->q, &L->k, &L->v, &L->o, &L->gate, &L->up, &L->down};
-    for (size_t i = 0; i < sizeof lin / sizeof lin[0]; i++)
-        lvk_linear_destroy(&m->k, lin[i]);
-    lvk_rope_destroy(&m->k, &L->rope_q);
-    lvk_rope_destroy(&m->k, &L->rope_k);
+    for (size_t i = 0; i < N_LAYER_OPS; i++) {
+        if (layer_ops[i].kind == OP_LINEAR)
+            lvk_linear_destroy(&m->k, field(L, layer_ops[i].op));
+        else if (layer_ops[i].kind == OP_ROPE)
+            lvk_rope_destroy(&m->k, field(L, layer_ops[i].op));
+    }
 }
 
 /* Each sequence's last token gets its own row of last / logits / result, and its own argmax and top-k. */
@@ -298,43 +378,36 @@ static void record_layers(lvk_llama *m, lvk_recorded_step *r, lvk_sequence *cons
     lvk_cmd_barrier(c);
     mark(r, LVK_PROF_EMBED);
     for (int l = 0; l < m->cfg.n_layers; l++) {
-        const lvk_layer_ops *L = &m->layers[l];
-        lvk_rmsnorm_record(c, &L->norm1, n);
-        lvk_cmd_barrier(c);
-        mark(r, LVK_PROF_NORM);
-        lvk_linear_record(c, &L->q, n);
-        lvk_linear_record(c, &L->k, n);
-        lvk_linear_record(c, &L->v, n);
-        lvk_cmd_barrier(c);
-        mark(r, LVK_PROF_QKV);
-        lvk_rope_record(c, &L->rope_q, n);
-        lvk_rope_record(c, &L->rope_k, n);
-        lvk_cmd_barrier(c);
-        mark(r, LVK_PROF_ROPE);
-        for (uint32_t i = 0, row = 0; i < sh->n_items; row += sh->n_tokens[i], i++)
-            lvk_kv_store_record(c, &seqs[i]->kv_store[l], row, sh->n_tokens[i]);
-        lvk_cmd_barrier(c);
-        mark(r, LVK_PROF_KV_STORE);
-        for (uint32_t i = 0, row = 0; i < sh->n_items; row += sh->n_tokens[i], i++)
-            lvk_attention_record(c, &seqs[i]->attn[l], row, sh->n_tokens[i]);
-        lvk_cmd_barrier(c);
-        mark(r, LVK_PROF_ATTENTION);
-        lvk_linear_record(c, &L->o, n);
-        lvk_cmd_barrier(c);
-        mark(r, LVK_PROF_WO);
-        lvk_rmsnorm_record(c, &L->norm2, n);
-        lvk_cmd_barrier(c);
-        mark(r, LVK_PROF_NORM);
-        lvk_linear_record(c, &L->gate, n);
-        lvk_linear_record(c, &L->up, n);
-        lvk_cmd_barrier(c);
-        mark(r, LVK_PROF_GATE_UP);
-        lvk_silu_mul_record(c, &L->silu, n);
-        lvk_cmd_barrier(c);
-        mark(r, LVK_PROF_SILU);
-        lvk_linear_record(c, &L->down, n);
-        lvk_cmd_barrier(c);
-        mark(r, LVK_PROF_DOWN);
+        lvk_layer_ops *L = &m->layers[l];
+        for (size_t i = 0; i < N_LAYER_OPS; i++) {
+            const struct layer_op *d = &layer_ops[i];
+            switch (d->kind) {
+            case OP_NORM:
+                lvk_rmsnorm_record(c, field(L, d->op), n);
+                break;
+            case OP_LINEAR:
+                lvk_linear_record(c, field(L, d->op), n);
+                break;
+            case OP_ROPE:
+                lvk_rope_record(c, field(L, d->op), n);
+                break;
+            case OP_SILU_MUL:
+                lvk_silu_mul_record(c, field(L, d->op), n);
+                break;
+            case OP_KV_STORE:
+                for (uint32_t q = 0, row = 0; q < sh->n_items; row += sh->n_tokens[q], q++)
+                    lvk_kv_store_record(c, &seqs[q]->kv_store[l], row, sh->n_tokens[q]);
+                break;
+            case OP_ATTENTION:
+                for (uint32_t q = 0, row = 0; q < sh->n_items; row += sh->n_tokens[q], q++)
+                    lvk_attention_record(c, &seqs[q]->attn[l], row, sh->n_tokens[q]);
+                break;
+            }
+            if (d->ends != TOGETHER) {
+                lvk_cmd_barrier(c);
+                mark(r, d->ends);
+            }
+        }
     }
 }
 

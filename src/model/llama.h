@@ -159,4 +159,8 @@ bool lvk_llama_forward(lvk_llama *m, lvk_sequence *s, const int32_t *ids, uint32
 
 void lvk_llama_profile_reset(lvk_llama *m);
 
+/* A sequence's own ops of layer l (the cache store and attention over its KV cache), from the same layer
+ * description as the rest (for model/sequence.c). */
+bool lvk_llama_prepare_sequence_layer(lvk_llama *m, lvk_sequence *s, int l, lvk_err *err);
+
 #endif

@@ -9,19 +9,6 @@ uint64_t lvk_sequence_cache_bytes(const lvk_model_config *cfg, uint32_t max_seq)
     return 2ull * (uint64_t)cfg->n_layers * max_seq * kv_dim * 2;
 }
 
-static bool prepare_layer(lvk_llama *m, lvk_sequence *s, int l, lvk_err *err)
-{
-    const uint32_t heads = (uint32_t)m->cfg.n_heads, kv_heads = (uint32_t)m->cfg.n_kv_heads;
-    lvk_view q = lvk_buffer_view_all(&m->act.q), kk = lvk_buffer_view_all(&m->act.kk);
-    lvk_view vv = lvk_buffer_view_all(&m->act.vv), att = lvk_buffer_view_all(&m->act.att);
-    lvk_view pos = lvk_buffer_view_all(&m->act.pos);
-    lvk_view kc = lvk_buffer_view_all(&s->k_cache[l]), vc = lvk_buffer_view_all(&s->v_cache[l]);
-    return lvk_kv_store_prepare(&m->k, &s->kv_store[l], &kk, &vv, &kc, &vc, &pos, kv_heads, m->head_dim, s->max_seq,
-                                m->max_batch, err) &&
-           lvk_attention_prepare(&m->k, &s->attn[l], &q, &kc, &vc, &att, &pos, heads, kv_heads, m->head_dim,
-                                 s->max_seq, m->max_batch, &s->scratch, NULL, err);
-}
-
 bool lvk_sequence_create(lvk_llama *m, uint32_t max_seq, lvk_sequence **out, lvk_err *err)
 {
     *out = NULL;
@@ -45,7 +32,8 @@ bool lvk_sequence_create(lvk_llama *m, uint32_t max_seq, lvk_sequence **out, lvk
     uint64_t cache_bytes = (uint64_t)max_seq * m->kv_dim * 2;
     for (int l = 0; ok && l < s->n_layers; l++) {
         ok = lvk_buffer_create(m->d, &s->k_cache[l], cache_bytes, LVK_MEM_DEVICE, err) &&
-             lvk_buffer_create(m->d, &s->v_cache[l], cache_bytes, LVK_MEM_DEVICE, err) && prepare_layer(m, s, l, err);
+             lvk_buffer_create(m->d, &s->v_cache[l], cache_bytes, LVK_MEM_DEVICE, err) &&
+             lvk_llama_prepare_sequence_layer(m, s, l, err);
         if (!ok)
             lvk_err_prefix(err, "sequence KV cache, layer %d", l);
     }
