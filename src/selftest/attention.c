@@ -1,6 +1,8 @@
-/* kv_store_f16 against lvk_ref_kv_store (cache bytes), and attention (split, prefill, simple paths) against
+/* kv_store_f16 against lvk_ref_kv_store (cache bytes), and attention (split, prefill, simple, lane paths) against
  * lvk_ref_attention (fp64 on the same fp16 cache values): decode at several context lengths, chunked prefill, the
- * LLaMA2 (32/32) and LLaMA3 (32/8) head shapes and an odd 6/2 ratio, head_dim 64 and 128. */
+ * LLaMA2 (32/32) and LLaMA3 (32/8) head shapes and an odd 6/2 ratio, head_dim 36, 64 and 128. Positions come from a
+ * device buffer as in the model: two sequences (own caches, row0 > 0) in one command buffer, a command buffer replayed
+ * at a longer context without recording it again, and positions past the cache. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
