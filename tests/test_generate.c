@@ -66,7 +66,6 @@ static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
     lvk_err err = {{0}};
-    int index = 0;
     if (!f)
         return -1;
     snprintf(f->path, sizeof f->path, "%s/gen_small.ckpt", LVK_TEST_TMP);
@@ -80,11 +79,12 @@ static int setup(void **state)
     if (system(cmd) != 0 || !lvk_config_parse(config_json, "gen-small", &f->cfg, &err) ||
         !lvk_ckpt_open(&f->ck, f->path, NULL, &err) ||
         !lvk_tokenizer_load(&f->tok, LVK_TOKENIZER_SPM, LVK_TEST_DATA "/tokenizers/llama2/tokenizer.model", &err) ||
-        !reference_greedy(f, &err) || !lvk_instance_create(&f->inst, &err) ||
-        !lvk_device_choose(&f->inst, NULL, &index, &err) || !lvk_device_create(&f->d, &f->inst, index, &err)) {
+        !reference_greedy(f, &err)) {
         fprintf(stderr, "setup: %s\n", err.msg[0] ? err.msg : cmd);
         return -1;
     }
+    if (!vk_test_open_device(&f->inst, &f->d))
+        return -1;
     *state = f;
     return 0;
 }
@@ -92,8 +92,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    lvk_device_destroy(&f->d);
-    lvk_instance_destroy(&f->inst);
+    vk_test_close_device(&f->inst, &f->d);
     lvk_tokenizer_free(f->tok);
     lvk_ckpt_close(&f->ck);
     remove(f->path);

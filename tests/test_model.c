@@ -63,13 +63,8 @@ static int write_model(test_model *t)
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    lvk_err err = {{0}};
-    int index = 0;
-    if (!f || !lvk_instance_create(&f->inst, &err) || !lvk_device_choose(&f->inst, NULL, &index, &err) ||
-        !lvk_device_create(&f->d, &f->inst, index, &err)) {
-        fprintf(stderr, "setup: %s\n", err.msg);
+    if (!f || !vk_test_open_device(&f->inst, &f->d))
         return -1;
-    }
     f->models[0].name = "llama2_small";
     f->models[0].testmodel_args =
         "-V 2 --dim 128 --layers 2 --heads 4 --kv-heads 4 --ffn 344 --vocab 32000 --dtype Float16 --seed 11";
@@ -100,8 +95,7 @@ static int teardown(void **state)
         lvk_ckpt_close(&f->models[i].ck);
         remove(f->models[i].path);
     }
-    lvk_device_destroy(&f->d);
-    lvk_instance_destroy(&f->inst);
+    vk_test_close_device(&f->inst, &f->d);
     free(f);
     return 0;
 }

@@ -25,9 +25,9 @@ static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
     lvk_err err = {{0}};
-    int index = 0;
-    if (!f || !lvk_instance_create(&f->inst, &err) || !lvk_device_choose(&f->inst, NULL, &index, &err) ||
-        !lvk_device_create(&f->d, &f->inst, index, &err) || !lvk_transfer_init(&f->d, &f->xfer, 1u << 20, &err)) {
+    if (!f || !vk_test_open_device(&f->inst, &f->d))
+        return -1;
+    if (!lvk_transfer_init(&f->d, &f->xfer, 1u << 20, &err)) {
         fprintf(stderr, "setup: %s\n", err.msg);
         return -1;
     }
@@ -39,8 +39,7 @@ static int teardown(void **state)
 {
     fixture *f = *state;
     lvk_transfer_destroy(&f->d, &f->xfer);
-    lvk_device_destroy(&f->d);
-    lvk_instance_destroy(&f->inst);
+    vk_test_close_device(&f->inst, &f->d);
     free(f);
     return 0;
 }

@@ -38,13 +38,8 @@ static bool validation_layer_installed(void)
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    lvk_err err = {{0}};
-    int index = 0;
-    if (!f || !lvk_instance_create(&f->inst, &err) || !lvk_device_choose(&f->inst, NULL, &index, &err) ||
-        !lvk_device_create(&f->d, &f->inst, index, &err)) {
-        fprintf(stderr, "setup: %s\n", err.msg);
+    if (!f || !vk_test_open_device(&f->inst, &f->d))
         return -1;
-    }
     *state = f;
     return 0;
 }
@@ -52,8 +47,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    lvk_device_destroy(&f->d);
-    lvk_instance_destroy(&f->inst);
+    vk_test_close_device(&f->inst, &f->d);
     free(f);
     return 0;
 }

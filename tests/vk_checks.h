@@ -36,4 +36,27 @@ static int vk_checked_result(int cmocka_rc)
     return cmocka_rc != 0 ? cmocka_rc : (n > 0 ? 1 : 0);
 }
 
+/* The device the programs would pick by default; false, with the reason on stderr, if there is none. */
+static inline bool vk_test_open_device(lvk_instance *inst, lvk_device *d)
+{
+    lvk_err err = {{0}};
+    int index = 0;
+    if (!lvk_instance_create(inst, &err))
+        goto fail;
+    if (!lvk_device_choose(inst, NULL, &index, &err) || !lvk_device_create(d, inst, index, &err)) {
+        lvk_instance_destroy(inst);
+        goto fail;
+    }
+    return true;
+fail:
+    fprintf(stderr, "no Vulkan device: %s\n", err.msg);
+    return false;
+}
+
+static inline void vk_test_close_device(lvk_instance *inst, lvk_device *d)
+{
+    lvk_device_destroy(d);
+    lvk_instance_destroy(inst);
+}
+
 #endif

@@ -334,10 +334,9 @@ static bool tokenize_prompt(void *user, const lvk_model_config *cfg, const lvk_t
     return ok;
 }
 
-static int generate(const options *o)
+/* How the model is opened, from the command line (generation and chat alike). */
+static lvk_open_params open_params(const options *o)
 {
-    lvk_err err = {{0}};
-    prompt_ids prompt = {.o = o};
     lvk_open_params params = {
         .files = o->model,
         .device = o->device,
@@ -346,9 +345,27 @@ static int generate(const options *o)
         .force = o->force,
         .progress = !o->quiet && lvk_stderr_is_terminal(),
         .quiet = o->quiet,
-        .before_load = tokenize_prompt,
-        .user = &prompt,
     };
+    return params;
+}
+
+/* A run that went well still fails when the validation layer (on in CI) reported an error. */
+static int exit_code(int rc)
+{
+    if (!rc && lvk_validation_error_count()) {
+        fprintf(stderr, "error: the Vulkan validation layer reported %d error(s)\n", lvk_validation_error_count());
+        return 1;
+    }
+    return rc;
+}
+
+static int generate(const options *o)
+{
+    lvk_err err = {{0}};
+    prompt_ids prompt = {.o = o};
+    lvk_open_params params = open_params(o);
+    params.before_load = tokenize_prompt;
+    params.user = &prompt;
     lvk_model *model = NULL;
     lvk_sequence *seq = NULL;
     int rc = 0;
@@ -378,11 +395,7 @@ static int generate(const options *o)
         lvk_model_free_sequence(model, seq);
     lvk_model_close(model);
     free(prompt.ids);
-    if (!rc && lvk_validation_error_count()) {
-        fprintf(stderr, "error: the Vulkan validation layer reported %d error(s)\n", lvk_validation_error_count());
-        rc = 1;
-    }
-    return rc;
+    return exit_code(rc);
 }
 
 /* ---- chat ------------------------------------------------------------------------------------------------- */
@@ -527,15 +540,7 @@ static int chat_loop(lvk_chat_session *s, const options *o)
 static int chat(const options *o)
 {
     lvk_err err = {{0}};
-    lvk_open_params params = {
-        .files = o->model,
-        .device = o->device,
-        .context = (uint32_t)o->context,
-        .max_batch = (uint32_t)o->batch,
-        .force = o->force,
-        .progress = !o->quiet && lvk_stderr_is_terminal(),
-        .quiet = o->quiet,
-    };
+    lvk_open_params params = open_params(o);
     lvk_model *model = NULL;
     lvk_chat_session session = {0};
     lvk_chat conversation;
@@ -593,11 +598,7 @@ static int chat(const options *o)
     lvk_model_close(model);
     lvk_chat_free(&conversation);
     free(system);
-    if (!rc && lvk_validation_error_count()) {
-        fprintf(stderr, "error: the Vulkan validation layer reported %d error(s)\n", lvk_validation_error_count());
-        rc = 1;
-    }
-    return rc;
+    return exit_code(rc);
 }
 
 static int run(int argc, char **argv)
