@@ -3,6 +3,7 @@
 #ifdef _WIN32
 #include <windows.h>
 #include <shellapi.h>
+#include <fcntl.h>
 #include <io.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,6 +130,11 @@ int lvk_run_main(int argc, char **argv, int (*main_fn)(int argc, char **argv))
     (void)argv;
     SetConsoleOutputCP(CP_UTF8);
     SetConsoleCP(CP_UTF8);
+    /* Byte for byte what the program writes, as on Linux: in text mode the C runtime turns every
+     * "\n" into "\r\n", so --json output and token lists piped to a file differed from the Linux
+     * build's. The console itself starts a new line at a bare "\n". */
+    _setmode(_fileno(stdout), _O_BINARY);
+    _setmode(_fileno(stderr), _O_BINARY);
     int wargc = 0;
     wchar_t **wargv = CommandLineToArgvW(GetCommandLineW(), &wargc);
     if (!wargv) {
