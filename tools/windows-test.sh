@@ -81,8 +81,8 @@ args=(-V 3 -M "$dir/l3.ckpt" -F "$dir/tokenizer.model" -p "用中文回答：什
 "$linux/llama-vk" "${args[@]}" >"$B/e2e/linux.json"
 # The Windows program gets the model as a Windows path (Z: is Wine's drive for /).
 winargs=("${args[@]}")
-winargs[2]="Z:${dir//\//\\}\\l3.ckpt"
-winargs[4]="Z:${dir//\//\\}\\tokenizer.model"
+winargs[3]="Z:${dir//\//\\}\\l3.ckpt"
+winargs[5]="Z:${dir//\//\\}\\tokenizer.model"
 if "$wine" "$W/llama-vk.exe" "${winargs[@]}" >"$B/e2e/windows.json" </dev/null; then
   if python3 - "$B/e2e/linux.json" "$B/e2e/windows.json" <<'EOF'
 import json, sys
