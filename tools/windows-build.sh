@@ -91,6 +91,9 @@ EOF
   # Vulkan headers and volk: copies, so that no host include folder is ever on the Windows path.
   cp -r /usr/include/vulkan /usr/include/vk_video "$deps/include/"
   cp /usr/include/volk.h /usr/include/volk.c "$deps/include/"
+  mkdir -p "$deps/licenses"
+  cp "$B/deps-src/cjson/tree/LICENSE" "$deps/licenses/cJSON-LICENSE"
+  cp "$B/deps-src/pcre2/tree/LICENCE" "$deps/licenses/PCRE2-LICENCE"
   { echo "$stamp" | sed -n '1,2p'
     for s in cjson pcre2 cmocka; do echo "$s ${ver[$s]}"; done; } >"$deps/versions.txt"
   echo "$stamp" >"$deps/stamp"
@@ -109,7 +112,8 @@ cmake -S "$src" -B "$B/build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
 ninja -C "$B/build" -j "$jobs"
 
 # ---- the zip --------------------------------------------------------------------------------
-# The programs (not the tests), the configs, and README-windows.txt. Static linking leaves no DLL
+# The programs (not the tests), the whole configs/ folder (demo models included once they are
+# there), README-windows.txt, the licences. Static linking leaves no DLL
 # to ship; the check below fails the build if one ever appears.
 stage=$B/zip/llama-vk-windows-x64
 rm -rf "$B/zip" "$B/llama-vk-windows-x64.zip"
@@ -121,8 +125,14 @@ for exe in "$B"/build/*.exe; do
   [ -z "$extra" ] || { echo "windows-build: $(basename "$exe") needs DLLs the zip lacks: $extra" >&2; exit 1; }
 done
 cp -r "$src/configs" "$stage/configs"
-cp "$src/tools/README-windows.txt" "$stage/README-windows.txt"
-cp "$src/LICENSE" "$stage/LICENSE.txt"
-cp "$deps/versions.txt" "$stage/THIRD-PARTY-VERSIONS.txt"
+# Text files with CRLF, for Notepad. The licences of what the programs link statically go along.
+crlf() { sed 's/\r*$/\r/' "$1" >"$2"; }
+crlf "$src/tools/README-windows.txt" "$stage/README-windows.txt"
+crlf "$src/LICENSE" "$stage/LICENSE.txt"
+mkdir -p "$stage/third-party"
+crlf "$deps/versions.txt" "$stage/third-party/versions.txt"
+crlf "$deps/licenses/cJSON-LICENSE" "$stage/third-party/cJSON-LICENSE.txt"
+crlf "$deps/licenses/PCRE2-LICENCE" "$stage/third-party/PCRE2-LICENCE.txt"
+crlf /usr/share/doc/libvulkan-volk-dev/copyright "$stage/third-party/volk-copyright.txt"
 (cd "$B/zip" && zip -q -r -X "$B/llama-vk-windows-x64.zip" llama-vk-windows-x64)
 echo "windows-build: $B/llama-vk-windows-x64.zip ($(du -k "$B/llama-vk-windows-x64.zip" | cut -f1) KiB) in $(( $(date +%s) - t0 )) s"
