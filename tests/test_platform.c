@@ -2,6 +2,7 @@
  * command-line argument reaching a program intact and its UTF-8 output coming back byte for byte,
  * file names with non-ASCII characters, and mapping a file past 4 GiB. The Windows build runs
  * this under Wine in CI (tools/windows-test.sh). */
+#define _POSIX_C_SOURCE 200809L /* setenv */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +20,7 @@
 #endif
 
 #include "base/platform.h"
+#include "io/config.h"
 #include "run_program.h"
 #include "test_files.h"
 
@@ -87,6 +89,29 @@ static void non_ascii_file_names(void **state)
         fail_msg("the error does not name the file: %s", run_err);
 }
 
+/* LLAMA_VK_MODELS with Chinese in it reaches the file lookup as UTF-8 (getenv alone gives the
+ * ANSI code page on Windows: question marks). */
+static void non_ascii_environment_variable(void **state)
+{
+    (void)state;
+    const char *dir = LVK_TEST_TMP "/模型目录";
+#if defined(_WIN32)
+    wchar_t wdir[1024];
+    assert_true(MultiByteToWideChar(CP_UTF8, 0, dir, -1, wdir, 1024) > 0);
+    assert_int_equal(_wputenv_s(L"LLAMA_VK_MODELS", wdir), 0);
+#else
+    assert_int_equal(setenv("LLAMA_VK_MODELS", dir, 1), 0);
+#endif
+    assert_string_equal(lvk_getenv("LLAMA_VK_MODELS"), dir);
+    lvk_model_config cfg;
+    lvk_err err;
+    assert_true(lvk_config_builtin(2, &cfg, &err));
+    char out[1200];
+    assert_false(lvk_config_resolve_file(&cfg, "no-such.ckpt", NULL, out, sizeof out, &err));
+    if (!strstr(err.msg, LVK_TEST_TMP "/模型目录/no-such.ckpt"))
+        fail_msg("the lookup did not try the folder of LLAMA_VK_MODELS: %s", err.msg);
+}
+
 /* A sparse file of 4 GiB + 4 KiB: bytes past 4 GiB read through the mapping, and the size is the
  * whole 64-bit one (a 32-bit size or offset anywhere gives 4 KiB or the wrong byte). */
 static void maps_a_file_past_4_gib(void **state)
@@ -125,6 +150,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(chinese_argument_round_trips),
         cmocka_unit_test(non_ascii_file_names),
+        cmocka_unit_test(non_ascii_environment_variable),
         cmocka_unit_test(maps_a_file_past_4_gib),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
