@@ -7,7 +7,8 @@
 #   2. vk-selftest.exe (LVK_WIN_SELFTEST_ARGS, default: the whole default run);
 #   3. llama-vk.exe without vulkan-1.dll: the loader message and an exit status in 1..127;
 #   4. llama-vk.exe end to end on a small model in a folder with a non-ASCII name, a Chinese
-#      prompt, --temp 0 -n 8 --json: the generated ids and text equal the Linux build's.
+#      prompt, --temp 0 -n 8 --json, with -M/-F and with a -C config in that folder: the prompt and
+#      generated ids and the text equal the Linux build's.
 # The Linux build for step 4: $LVK_LINUX_BUILD (a build folder with llama-vk and
 # llama-vk-testmodel), else one is built in BUILD_DIR/linux. Exit 0 only if everything passes.
 # Needs: wine64 xvfb xauth mesa-vulkan-drivers.
@@ -77,19 +78,30 @@ mkdir -p "$dir"
 "$linux/llama-vk-testmodel" -o "$dir/l3.ckpt" -V 3 --dim 64 --layers 2 --heads 4 --kv-heads 2 --ffn 160 \
   --vocab 128256 --seed 5 --crc >/dev/null
 cp "$src/tests/data/tokenizers/llama3/tokenizer.model" "$dir/tokenizer.model"
-args=(-V 3 -M "$dir/l3.ckpt" -F "$dir/tokenizer.model" -p "用中文回答：什么是GPU？" --temp 0 -n 8 --json -q)
-"$linux/llama-vk" "${args[@]}" >"$B/e2e/linux.json"
-# The Windows program gets the model as a Windows path (Z: is Wine's drive for /).
-winargs=("${args[@]}")
-winargs[3]="Z:${dir//\//\\}\\l3.ckpt"
-winargs[5]="Z:${dir//\//\\}\\tokenizer.model"
-if "$wine" "$W/llama-vk.exe" "${winargs[@]}" >"$B/e2e/windows.json" </dev/null; then
-  if python3 - "$B/e2e/linux.json" "$B/e2e/windows.json" <<'EOF'
+# Once with -M/-F (the rest of the config assumed from -V 3), once through a config in that folder
+# whose relative file names resolve against the folder (the model's real head count).
+cat >"$dir/l3.json" <<'EOF'
+{"name": "l3-small", "model": {"dim": 64, "n_layers": 2, "n_heads": 4, "n_kv_heads": 2, "ffn_dim": 160,
+ "vocab_size": 128256, "rope_theta": 500000.0, "norm_eps": 1e-5, "max_seq_len": 256},
+ "tokenizer": {"type": "tiktoken", "file": "tokenizer.model", "bos_id": 128000, "eos_ids": [128001, 128009]},
+ "checkpoint": "l3.ckpt"}
+EOF
+gen=(-p "用中文回答：什么是GPU？" --temp 0 -n 8 --json -q)
+"$linux/llama-vk" -V 3 -M "$dir/l3.ckpt" -F "$dir/tokenizer.model" "${gen[@]}" >"$B/e2e/linux.json"
+"$linux/llama-vk" -C "$dir/l3.json" "${gen[@]}" >"$B/e2e/linux-config.json"
+# The Windows program gets Windows paths (Z: is Wine's drive for /).
+windir="Z:${dir//\//\\}"
+if "$wine" "$W/llama-vk.exe" -V 3 -M "$windir\\l3.ckpt" -F "$windir\\tokenizer.model" "${gen[@]}" \
+     >"$B/e2e/windows.json" </dev/null &&
+   "$wine" "$W/llama-vk.exe" -C "$windir\\l3.json" "${gen[@]}" >"$B/e2e/windows-config.json" </dev/null; then
+  if python3 - "$B"/e2e/{linux,windows,linux-config,windows-config}.json <<'EOF'
 import json, sys
-a, b = (json.load(open(p, encoding="utf-8")) for p in sys.argv[1:3])
-print("linux:  ", a["generated_ids"], repr(a["text"]))
-print("windows:", b["generated_ids"], repr(b["text"]))
-ok = len(a["generated_ids"]) == 8 and all(a[k] == b[k] for k in ("prompt_ids", "generated_ids", "text", "stop"))
+lin, win, lin_c, win_c = (json.load(open(p, encoding="utf-8")) for p in sys.argv[1:5])
+ok = True
+for what, a, b in (("-M -F", lin, win), ("-C", lin_c, win_c)):
+    print(f"{what:5s} linux:  ", a["generated_ids"], repr(a["text"]))
+    print(f"{what:5s} windows:", b["generated_ids"], repr(b["text"]))
+    ok &= len(a["generated_ids"]) == 8 and all(a[k] == b[k] for k in ("prompt_ids", "generated_ids", "text", "stop"))
 sys.exit(0 if ok else 1)
 EOF
   then echo "equal"; else echo "windows-test: llama-vk.exe differs from the Linux build" >&2; failed+=(end-to-end); fi
