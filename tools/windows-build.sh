@@ -73,7 +73,7 @@ EOF
   done
   # Release build, static libraries only, no tests or extra programs.
   dep_cmake() {
-    cmake -S "$1" -B "$1/build-mingw" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    cmake -Wno-dev -Wno-deprecated -S "$1" -B "$1/build-mingw" -G Ninja -DCMAKE_BUILD_TYPE=Release \
       -DCMAKE_TOOLCHAIN_FILE="$src/cmake/mingw-w64-x86_64.cmake" -DCMAKE_INSTALL_PREFIX="$deps" \
       -DBUILD_SHARED_LIBS=OFF "${@:2}" >/dev/null
     ninja -C "$1/build-mingw" -j "$jobs" install >/dev/null
