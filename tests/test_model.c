@@ -21,6 +21,7 @@
 #include "model/llama.h"
 #include "model/sequence.h"
 #include "ref/llama.h"
+#include "run_program.h"
 
 typedef struct test_model {
     const char *name;
@@ -46,10 +47,11 @@ static void config_for(test_model *t, const char *json)
 static int write_model(test_model *t)
 {
     snprintf(t->path, sizeof t->path, "%s/%s.ckpt", LVK_TEST_TMP, t->name);
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "\"%s/llama-vk-testmodel\" -o \"%s\" %s", LVK_BIN_DIR, t->path, t->testmodel_args);
-    if (system(cmd) != 0) {
-        fprintf(stderr, "failed: %s\n", cmd);
+    char args[1024];
+    snprintf(args, sizeof args, "-o \"%s\" %s", t->path, t->testmodel_args);
+    /* run_program quotes the command line so that Windows' cmd.exe runs it too */
+    if (run_program("llama-vk-testmodel", args) != 0) {
+        fprintf(stderr, "llama-vk-testmodel %s failed: %s\n", args, run_err);
         return -1;
     }
     lvk_err err = {{0}};
@@ -91,6 +93,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
+    if (!f) /* the setup failed and said why */
+        return 0;
     for (int i = 0; i < 2; i++) {
         lvk_ckpt_close(&f->models[i].ck);
         remove(f->models[i].path);

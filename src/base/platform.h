@@ -33,6 +33,11 @@ bool lvk_stderr_is_terminal(void);
 uint64_t lvk_system_memory_total(void);
 uint64_t lvk_system_memory_available(void);
 
+/* An environment variable as UTF-8, NULL if unset. getenv gives Windows' ANSI code page, which
+ * turns LLAMA_VK_MODELS=C:\Users\张三\models into question marks. The string stays valid until
+ * the next call for the same name. */
+const char *lvk_getenv(const char *name);
+
 /* The off-switches for optional fast paths (DESIGN §3: fragile drivers need one for each):
  * true when the environment variable is set to anything but "" or "0". */
 bool lvk_env_flag(const char *name);

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -96,6 +97,8 @@ uint64_t lvk_system_memory_available(void)
     }
     return lvk_system_memory_total();
 }
+
+const char *lvk_getenv(const char *name) { return getenv(name); }
 
 int lvk_run_main(int argc, char **argv, int (*main_fn)(int argc, char **argv)) { return main_fn(argc, argv); }
 

@@ -267,7 +267,7 @@ bool lvk_config_resolve_file(const lvk_model_config *cfg, const char *file, cons
         return true;
     }
     if (!models_dir)
-        models_dir = getenv("LLAMA_VK_MODELS");
+        models_dir = lvk_getenv("LLAMA_VK_MODELS");
     if (!models_dir || !models_dir[0])
         models_dir = "./models";
     const char *dirs[2] = {cfg->dir, models_dir};

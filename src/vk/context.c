@@ -372,7 +372,7 @@ bool lvk_device_choose(const lvk_instance *inst, const char *want, int *index, l
 {
     const char *source = "--device";
     if (!want || !*want) {
-        want = getenv("LLAMA_VK_DEVICE");
+        want = lvk_getenv("LLAMA_VK_DEVICE");
         source = "LLAMA_VK_DEVICE";
     }
     if (want && *want) {
