@@ -11,6 +11,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "run_program.h"
 #include "vk_checks.h"
 
 #include "model/generate.h"
@@ -69,18 +70,18 @@ static int setup(void **state)
     if (!f)
         return -1;
     snprintf(f->path, sizeof f->path, "%s/gen_small.ckpt", LVK_TEST_TMP);
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd,
-             "\"%s/llama-vk-testmodel\" -o \"%s\" -V 2 --dim 128 --layers 2 --heads 4 --kv-heads 4 --ffn 344 "
-             "--vocab 32000 --dtype Float16 --seed 21",
-             LVK_BIN_DIR, f->path);
+    char args[1024];
+    snprintf(args, sizeof args,
+             "-o \"%s\" -V 2 --dim 128 --layers 2 --heads 4 --kv-heads 4 --ffn 344 --vocab 32000 --dtype Float16 "
+             "--seed 21",
+             f->path);
     const int32_t prompt[N_PROMPT] = {1, 450, 7483, 310, 3444, 338}; /* <s> The capital of France is */
     memcpy(f->prompt, prompt, sizeof prompt);
-    if (system(cmd) != 0 || !lvk_config_parse(config_json, "gen-small", &f->cfg, &err) ||
+    if (run_program("llama-vk-testmodel", args) != 0 || !lvk_config_parse(config_json, "gen-small", &f->cfg, &err) ||
         !lvk_ckpt_open(&f->ck, f->path, NULL, &err) ||
         !lvk_tokenizer_load(&f->tok, LVK_TOKENIZER_SPM, LVK_TEST_DATA "/tokenizers/llama2/tokenizer.model", &err) ||
         !reference_greedy(f, &err)) {
-        fprintf(stderr, "setup: %s\n", err.msg[0] ? err.msg : cmd);
+        fprintf(stderr, "setup: %s\n", err.msg[0] ? err.msg : run_err);
         return -1;
     }
     if (!vk_test_open_device(&f->inst, &f->d))
