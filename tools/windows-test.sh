@@ -66,7 +66,7 @@ WINEDLLOVERRIDES="vulkan-1=" "$wine" "$W/llama-vk.exe" --list-devices >"$B/novul
 rc=$?
 set -e
 cat "$B/novulkan.err"
-if [ "$rc" -lt 1 ] || [ "$rc" -gt 127 ] || ! grep -q 'the Vulkan loader was not found (libvulkan.so.1 / vulkan-1.dll)' "$B/novulkan.err"; then
+if [ "$rc" -lt 1 ] || [ "$rc" -gt 127 ] || ! grep -q 'the Vulkan loader was not found (vulkan-1.dll): install or update your GPU' "$B/novulkan.err"; then
   echo "windows-test: without vulkan-1.dll: exit $rc, not the loader message" >&2
   failed+=(no-vulkan-dll)
 fi
