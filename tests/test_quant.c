@@ -87,9 +87,10 @@ static void q8_error_is_small(void **state)
     error_of(LVK_QUANT_Q8, true, gaussian, &g);
     error_of(LVK_QUANT_Q8, true, heavy, &h);
     print_message("q8 relative RMS error: gaussian %.5f, heavy-tailed %.5f\n", g, h);
-    /* Step amax/127 with amax ~2.5 sigma over 32 gaussians: RMS ~ 0.02 sigma / sqrt(12) ~ 0.006. */
-    assert_true(g < 0.008);
-    assert_true(h < 0.012);
+    /* Step amax/127 with amax ~2.2 sigma over 32 gaussians: RMS ~ 0.017 sigma / sqrt(12) ~ 0.005. The bounds
+     * are ~8 % above the measured figures (fixed seed): a rounding that is off by a quarter step (0.0071) fails. */
+    assert_true(g < 0.0058);
+    assert_true(h < 0.0089);
 }
 
 static void q4_search_beats_min_max(void **state)
