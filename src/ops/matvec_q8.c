@@ -5,7 +5,7 @@
 #include "lvk_shaders.h"
 #include "ops/quant_format.h"
 
-enum { Q8_WG = 64, Q8_ROWS = 4 };
+enum { Q8_WG = 8, Q8_ROWS = 8 };
 
 static bool texel_view(lvk_device *d, const lvk_view *v, uint64_t bytes, VkFormat format, uint64_t texel_bytes,
                        const char *what, VkBufferView *out, lvk_err *err)
