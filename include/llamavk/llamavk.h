@@ -20,6 +20,7 @@
 #include "io/tokenizer.h"
 #include "model/generate.h"
 #include "model/llama.h"
+#include "model/memory_plan.h"
 #include "model/model_files.h"
 #include "vk/context.h"
 
@@ -31,6 +32,9 @@ typedef struct lvk_open_params {
     uint32_t context;        /* positions per sequence; 0: the config's max_seq_len, at most 4096 */
     uint32_t max_batch;      /* tokens per step; 0: 64 */
     uint32_t max_sequences;  /* sequences the memory check makes room for; 0: 1 */
+    lvk_weights_choice weights; /* --weights auto|stored|q8|q4 (model/memory_plan.h); 0: auto */
+    uint64_t vram;           /* --vram: plan for this device budget; 0: the device's own */
+    bool spill;              /* --spill: whole layers may stay in host memory when nothing else fits */
     bool force;              /* load even if the memory check says it will not fit */
     bool progress;           /* a progress bar while loading */
     bool profile;            /* time every kernel (lvk_model_profile) */
@@ -43,6 +47,11 @@ typedef struct lvk_open_params {
 } lvk_open_params;
 
 bool lvk_model_open(lvk_model **out, const lvk_open_params *p, lvk_err *err);
+
+/* The memory plan for p without loading any weights (--plan): the files' shapes and the device's budget.
+ * False on a file or device error; a model that does not fit gives true with plan->fits false and the
+ * reason in *err. Free the plan with lvk_memory_plan_free. */
+bool lvk_model_plan(const lvk_open_params *p, lvk_memory_plan *plan, lvk_err *err);
 void lvk_model_close(lvk_model *m); /* safe on NULL */
 
 typedef struct lvk_model_info {

@@ -46,6 +46,12 @@ static const char *usage =
     "  --device N|NAME      device index or name substring (default: $LLAMA_VK_DEVICE, else the best GPU)\n"
     "  --batch N            tokens per prefill step (default 64)\n"
     "  --force              load even when the memory check says the model does not fit\n"
+    "memory:\n"
+    "  --weights W          auto (default: as stored if it fits, else q8, else q4), stored, q8 or q4\n"
+    "  --vram SIZE          plan for a device budget of SIZE (8G, 7.5GiB, bytes) instead of the device's own\n"
+    "  --spill              when nothing else fits, keep whole layers in host memory (slower: the plan says how)\n"
+    "  --plan               print where every tensor goes, the KV cache and the totals, and exit (with --json:\n"
+    "                       one object with weights, context, total_bytes, budget_bytes, fits, ...)\n"
     "  --list-devices       list the Vulkan devices and exit\n"
     "output:\n"
     "  --json               print one JSON object at the end instead of streaming text\n"
@@ -56,7 +62,9 @@ typedef struct options {
     lvk_model_request model;
     const char *prompt, *prompt_file, *device;
     const char *chat_template, *system, *system_file;
-    bool no_bos, special, json, quiet, force, list_devices, chat;
+    bool no_bos, special, json, quiet, force, list_devices, chat, plan, spill;
+    lvk_weights_choice weights;
+    uint64_t vram;
     int n_predict, context, batch;
     lvk_generate_params gen;
     bool seed_given;
@@ -112,6 +120,10 @@ static int parse_args(int argc, char **argv, options *o)
             o->force = true, takes_value = false;
         } else if (!strcmp(a, "--no-crc")) {
             o->model.skip_crc = true, takes_value = false;
+        } else if (!strcmp(a, "--plan")) {
+            o->plan = true, takes_value = false;
+        } else if (!strcmp(a, "--spill")) {
+            o->spill = true, takes_value = false;
         } else if (!strcmp(a, "--chat") || !strcmp(a, "-i")) {
             o->chat = true, takes_value = false;
         } else if (!v) {
@@ -152,6 +164,13 @@ static int parse_args(int argc, char **argv, options *o)
             o->seed_given = true;
         } else if (!strcmp(a, "--device")) {
             o->device = v;
+        } else if (!strcmp(a, "--weights") || !strcmp(a, "--vram")) {
+            lvk_err perr = {{0}};
+            ok = a[2] == 'w' ? lvk_weights_choice_from_name(v, &o->weights, &perr) : lvk_parse_size(v, &o->vram, &perr);
+            if (!ok) {
+                fprintf(stderr, "error: %s\n", perr.msg);
+                return 2;
+            }
         } else if (!strcmp(a, "--chat-template")) {
             o->chat_template = v;
         } else if (!strcmp(a, "--system")) {
@@ -173,7 +192,7 @@ static int parse_args(int argc, char **argv, options *o)
         fprintf(stderr, "error: --chat reads the turns from the console (or a conversation with -f), not -p\n");
         return 2;
     }
-    if (!o->list_devices && !o->chat && !o->prompt == !o->prompt_file) {
+    if (!o->list_devices && !o->chat && !o->plan && !o->prompt == !o->prompt_file) {
         fprintf(stderr, "error: give the prompt with -p TEXT or -f FILE (see llama-vk --help)\n");
         return 2;
     }
@@ -345,6 +364,9 @@ static lvk_open_params open_params(const options *o)
         .force = o->force,
         .progress = !o->quiet && lvk_stderr_is_terminal(),
         .quiet = o->quiet,
+        .weights = o->weights,
+        .vram = o->vram,
+        .spill = o->spill,
     };
     return params;
 }
@@ -395,6 +417,81 @@ static int generate(const options *o)
         lvk_model_free_sequence(model, seq);
     lvk_model_close(model);
     free(prompt.ids);
+    return exit_code(rc);
+}
+
+/* ---- --plan ------------------------------------------------------------------------------------------------ */
+
+static void print_plan_json(const lvk_memory_plan *p)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "weights", lvk_weights_choice_name(p->weights));
+    cJSON_AddNumberToObject(root, "context", p->context);
+    cJSON_AddNumberToObject(root, "sequences", p->n_sequences);
+    cJSON_AddNumberToObject(root, "weight_bytes", (double)p->weight_bytes);
+    cJSON_AddNumberToObject(root, "host_bytes", (double)p->host_bytes);
+    cJSON_AddNumberToObject(root, "kv_bytes", (double)p->kv_bytes);
+    cJSON_AddNumberToObject(root, "other_bytes", (double)p->other_bytes);
+    cJSON_AddNumberToObject(root, "total_bytes", (double)p->total_bytes);
+    cJSON_AddNumberToObject(root, "budget_bytes", (double)p->budget_bytes);
+    cJSON_AddStringToObject(root, "budget_source", p->budget_source ? p->budget_source : "");
+    cJSON_AddBoolToObject(root, "fits", p->fits);
+    cJSON_AddNumberToObject(root, "spilled_layers", p->spilled_layers);
+    cJSON_AddNumberToObject(root, "spill_ms_per_token", p->spill_ms_per_token);
+    cJSON_AddStringToObject(root, "notes", p->notes);
+    cJSON *tensors = cJSON_AddArrayToObject(root, "tensors");
+    for (int i = 0; i < p->n_tensors; i++) {
+        cJSON *t = cJSON_CreateObject();
+        cJSON_AddStringToObject(t, "name", p->tensors[i].name);
+        cJSON_AddStringToObject(t, "format", p->tensors[i].format);
+        cJSON_AddNumberToObject(t, "bytes", (double)p->tensors[i].bytes);
+        cJSON_AddStringToObject(t, "memory", p->tensors[i].host ? "host" : "device");
+        cJSON_AddItemToArray(tensors, t);
+    }
+    char *text = cJSON_Print(root);
+    if (text)
+        printf("%s\n", text);
+    cJSON_free(text);
+    cJSON_Delete(root);
+}
+
+static void print_plan(const lvk_memory_plan *p)
+{
+    printf("%-48s %-6s %12s  %s\n", "tensor", "format", "bytes", "memory");
+    for (int i = 0; i < p->n_tensors; i++)
+        printf("%-48s %-6s %12llu  %s\n", p->tensors[i].name, p->tensors[i].format,
+               (unsigned long long)p->tensors[i].bytes, p->tensors[i].host ? "host" : "device");
+    printf("\nweights  %s: %.2f GB on the device, %.2f GB in host memory (%d layers)\n",
+           lvk_weights_choice_name(p->weights), p->weight_bytes / 1e9, p->host_bytes / 1e9, p->spilled_layers);
+    printf("KV cache %.2f GB (%u sequence%s x %u positions, fp16)\n", p->kv_bytes / 1e9, p->n_sequences,
+           p->n_sequences == 1 ? "" : "s", p->context);
+    printf("other    %.2f GB (activations, scratch)\n", p->other_bytes / 1e9);
+    printf("device   %.2f GB needed, %.2f GB offered (%s): %s\n", p->total_bytes / 1e9, p->budget_bytes / 1e9,
+           p->budget_source, p->fits ? "fits" : "does NOT fit");
+    if (p->host_bytes)
+        printf("host     %.2f GB, read over the bus every token: about %.0f ms per token at %.0f GB/s\n",
+               p->host_bytes / 1e9, p->spill_ms_per_token, LVK_PLAN_BUS_GBPS);
+    if (p->notes[0])
+        printf("notes    %s\n", p->notes);
+}
+
+static int plan(const options *o)
+{
+    lvk_err err = {{0}};
+    lvk_open_params params = open_params(o);
+    lvk_memory_plan p;
+    if (!lvk_model_plan(&params, &p, &err)) {
+        fprintf(stderr, "error: %s\n", err.msg);
+        return 4;
+    }
+    if (o->json)
+        print_plan_json(&p);
+    else
+        print_plan(&p);
+    if (!p.fits)
+        fprintf(stderr, "error: %s\n", err.msg);
+    int rc = p.fits ? 0 : 1;
+    lvk_memory_plan_free(&p);
     return exit_code(rc);
 }
 
@@ -611,7 +708,7 @@ static int run(int argc, char **argv)
         return list_devices(o.json);
     if (o.quiet)
         lvk_log_set_level(LVK_LOG_QUIET);
-    return o.chat ? chat(&o) : generate(&o);
+    return o.plan ? plan(&o) : o.chat ? chat(&o) : generate(&o);
 }
 
 int main(int argc, char **argv) { return lvk_run_main(argc, argv, run); }

@@ -8,6 +8,7 @@
 #include "base/fault.h"
 #include "base/log.h"
 #include "base/platform.h"
+#include "model/memory_plan.h"
 #include "model/sequence.h"
 
 /* ---- the activations, described once ------------------------------------------------------------------------ */
@@ -91,34 +92,51 @@ static void destroy_activations(lvk_llama *m)
         lvk_buffer_destroy(m->d, activation(&m->act, &activations[i]));
 }
 
-/* ---- memory check --------------------------------------------------------------------------------------------- */
+/* ---- memory budget ------------------------------------------------------------------------------------------- */
 
-/* Refuses, before anything is allocated, a model that cannot fit. A discrete GPU is judged by its
- * device-local heaps (or their budget); a CPU or integrated device by the system's free memory,
- * since its heap size is only a hint (lavapipe reports 2 GiB and allocates from system memory). */
-static bool check_memory(const lvk_device *d, uint64_t need, bool force, lvk_err *err)
+void lvk_llama_budget(const lvk_device *d, uint64_t vram, uint64_t *bytes, const char **source)
 {
     const lvk_device_info *info = d->info;
+    if (vram) {
+        *bytes = vram;
+        *source = "--vram";
+        return;
+    }
     uint64_t have;
-    const char *what;
     if (info->unified_memory || info->type == VK_PHYSICAL_DEVICE_TYPE_CPU ||
         info->type == VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU) {
         have = lvk_system_memory_available();
-        what = "free system memory";
+        *source = "free system memory";
     } else {
         have = lvk_device_memory_available(d);
-        what = "device-local memory";
+        *source = d->has_memory_budget ? "free device-local memory (VK_EXT_memory_budget)" : "device-local heap size";
     }
-    const double gb = 1e9;
-    lvk_info("memory: the model needs %.2f GB, the device has %.2f GB of %s", (double)need / gb, (double)have / gb, what);
-    if (have && need > have && !force)
-        return lvk_fail(err, "the model needs %.2f GB but %s (%s) has only %.2f GB of %s; use a smaller context (-c), "
-                             "another device (--device), or --force to try anyway",
-                        (double)need / gb, info->name, lvk_device_type_name(info->type), (double)have / gb, what);
-    return true;
+    uint64_t margin = have / 16 < (1ull << 30) ? have / 16 : (1ull << 30);
+    *bytes = have - margin;
 }
 
-/* ---- prepared ops ---------------------------------------------------------------------------------------------- */
+bool lvk_llama_plan(const lvk_device *d, const lvk_model_config *cfg, const lvk_ckpt *ck,
+                    const lvk_llama_options *opt, lvk_memory_plan *plan, lvk_err *err)
+{
+    const lvk_ckpt_tensor *emb = lvk_ckpt_find(ck, "model.tok_embeddings.embedding_weight");
+    uint32_t max_seq = opt && opt->max_seq ? opt->max_seq : (uint32_t)cfg->max_seq_len;
+    uint32_t max_batch = opt && opt->max_batch ? opt->max_batch : 64;
+    lvk_plan_request req = {
+        .cfg = cfg,
+        .stored = emb ? emb->dtype : LVK_DTYPE_F16,
+        .want = opt ? opt->weights : LVK_WEIGHTS_AUTO,
+        .context = max_seq,
+        .max_batch = max_batch < max_seq ? max_batch : max_seq,
+        .n_sequences = opt && opt->max_sequences ? opt->max_sequences : 1,
+        .spill = opt && opt->spill,
+    };
+    lvk_llama_budget(d, opt ? opt->vram : 0, &req.budget_bytes, &req.budget_source);
+    bool ok = lvk_memory_plan_make(&req, plan, err);
+    lvk_info("memory: the model needs %.2f GB (%s weights, context %u), the device offers %.2f GB (%s)",
+             (double)plan->total_bytes / 1e9, lvk_weights_choice_name(plan->weights), plan->context,
+             (double)plan->budget_bytes / 1e9, plan->budget_source);
+    return ok;
+}
 
 /* ---- one layer, described once: preparing, recording and destroying walk this table -------------------------- */
 
@@ -298,12 +316,34 @@ bool lvk_llama_load(lvk_llama *m, lvk_device *d, const lvk_model_config *cfg, co
         m->max_batch = m->max_seq;
     m->matvec_tokens = opt ? opt->matvec_tokens : 0;
 
-    uint64_t need = lvk_llama_device_bytes(cfg, m->max_seq, m->max_batch, opt ? opt->max_sequences : 1);
-    const lvk_ckpt_tensor *emb = lvk_ckpt_find(ck, "model.tok_embeddings.embedding_weight");
-    if (emb && emb->dtype == LVK_DTYPE_F32)
-        need = need * 2; /* the plan assumed 16-bit weights */
-    if (!check_memory(d, need, opt && opt->force, err))
+    /* The plan decides before anything is allocated; a model that cannot fit is refused here. */
+    lvk_memory_plan plan;
+    bool planned = lvk_llama_plan(d, cfg, ck, opt, &plan, err);
+    if (!planned && !(opt && opt->force)) {
+        lvk_memory_plan_free(&plan);
         return false;
+    }
+    if (!planned) { /* --force: as stored, the asked context, all on the device */
+        lvk_llama_options forced = *opt;
+        forced.weights = LVK_WEIGHTS_STORED;
+        forced.vram = UINT64_MAX;
+        lvk_memory_plan_free(&plan);
+        lvk_llama_plan(d, cfg, ck, &forced, &plan, err);
+    }
+    if (plan.notes[0])
+        lvk_info("memory: %s", plan.notes);
+    if (plan.weights != LVK_WEIGHTS_STORED) {
+        lvk_fail(err, "the plan needs %s weights, which this build cannot load yet (the 8- and 4-bit kernels are "
+                      "checked by vk-selftest but not wired into the model): use a device with %.2f GB, a smaller "
+                      "context (-c), or --spill",
+                 lvk_weights_choice_name(plan.weights),
+                 (double)(plan.total_bytes + lvk_weights_plan_bytes(cfg) - plan.weight_bytes) / 1e9);
+        lvk_memory_plan_free(&plan);
+        return false;
+    }
+    m->max_seq = plan.context;
+    if (m->max_batch > m->max_seq)
+        m->max_batch = m->max_seq;
 
     m->layers = calloc((size_t)cfg->n_layers, sizeof *m->layers);
     if (!m->layers)
@@ -311,8 +351,9 @@ bool lvk_llama_load(lvk_llama *m, lvk_device *d, const lvk_model_config *cfg, co
     lvk_arena_init(d, &m->scratch, LVK_MEM_DEVICE);
     m->profiling = opt && opt->profile && d->info->timestamps;
     bool ok = lvk_kernels_init(&m->k, d, err) && lvk_transfer_init(d, &m->xfer, 16u << 20, err) &&
-              lvk_weights_upload(&m->w, d, &m->xfer, cfg, ck, opt && opt->progress, err) &&
+              lvk_weights_upload(&m->w, d, &m->xfer, cfg, ck, &plan, opt && opt->progress, err) &&
               create_activations(m, err) && prepare_ops(m, err);
+    lvk_memory_plan_free(&plan);
     if (!ok) {
         lvk_llama_destroy(m);
         return false;

@@ -11,6 +11,7 @@
 #define LVK_MODEL_LLAMA_H
 #include "io/ckpt.h"
 #include "io/config.h"
+#include "model/memory_plan.h"
 #include "model/weights.h"
 #include "ops/argmax.h"
 #include "ops/attention.h"
@@ -33,6 +34,9 @@ typedef struct lvk_llama_options {
     bool progress;          /* progress bar on stderr while uploading */
     bool profile;           /* time every kernel with timestamp queries (lvk_llama_profile) */
     uint32_t matvec_tokens; /* steps of up to this many tokens use matrix×vector (0: the device's choice) */
+    lvk_weights_choice weights; /* --weights (model/memory_plan.h); 0: auto */
+    uint64_t vram;          /* --vram: the device budget to plan for; 0: the device's own */
+    bool spill;             /* whole layers may go to host memory when nothing else fits */
 } lvk_llama_options;
 
 /* GPU time per kind of kernel, summed over the steps run since the last reset. */
@@ -140,7 +144,16 @@ typedef struct lvk_llama {
 uint64_t lvk_llama_device_bytes(const lvk_model_config *cfg, uint32_t max_seq, uint32_t max_batch,
                                 uint32_t max_sequences);
 
-/* Checks the config against the checkpoint, the memory against the device, then uploads and prepares. */
+/* What the memory plan may use on d: vram when not 0 (--vram), else the device's free memory less a margin
+ * (model/memory_plan.h says which memory). source names it for messages. */
+void lvk_llama_budget(const lvk_device *d, uint64_t vram, uint64_t *bytes, const char **source);
+
+/* The memory plan for loading ck on d with these options (model/memory_plan.h): false with the numbers when
+ * nothing fits; the plan is filled either way (free it with lvk_memory_plan_free). */
+bool lvk_llama_plan(const lvk_device *d, const lvk_model_config *cfg, const lvk_ckpt *ck,
+                    const lvk_llama_options *opt, lvk_memory_plan *plan, lvk_err *err);
+
+/* Checks the config against the checkpoint, plans the memory (refusing what cannot fit), uploads, prepares. */
 bool lvk_llama_load(lvk_llama *m, lvk_device *d, const lvk_model_config *cfg, const lvk_ckpt *ck,
                     const lvk_llama_options *opt, lvk_err *err);
 void lvk_llama_destroy(lvk_llama *m);

@@ -16,6 +16,52 @@ struct lvk_model {
     lvk_llama llama;
 };
 
+static lvk_llama_options llama_options(const lvk_open_params *p, uint32_t context)
+{
+    lvk_llama_options opt = {
+        .max_seq = context,
+        .max_batch = p->max_batch,
+        .max_sequences = p->max_sequences,
+        .force = p->force,
+        .progress = p->progress,
+        .profile = p->profile,
+        .weights = p->weights,
+        .vram = p->vram,
+        .spill = p->spill,
+    };
+    return opt;
+}
+
+static uint32_t default_context(const lvk_open_params *p, const lvk_model_config *cfg)
+{
+    return p->context ? p->context : (cfg->max_seq_len < 4096 ? (uint32_t)cfg->max_seq_len : 4096u);
+}
+
+bool lvk_model_plan(const lvk_open_params *p, lvk_memory_plan *plan, lvk_err *err)
+{
+    memset(plan, 0, sizeof *plan);
+    lvk_model_files files;
+    lvk_instance inst;
+    lvk_device dev;
+    int index = 0;
+    if (!lvk_model_files_open(&files, &p->files, err))
+        return false;
+    bool ok = lvk_config_validate(&files.cfg, files.cfg.name, err) && lvk_config_check_ckpt(&files.cfg, &files.ck, err);
+    bool have_inst = ok && (ok = lvk_instance_create(&inst, err));
+    bool have_dev = ok && (ok = lvk_device_choose(&inst, p->device, &index, err) &&
+                                lvk_device_create(&dev, &inst, index, err));
+    if (ok) {
+        lvk_llama_options opt = llama_options(p, default_context(p, &files.cfg));
+        lvk_llama_plan(&dev, &files.cfg, &files.ck, &opt, plan, err); /* plan->fits says whether it does */
+    }
+    if (have_dev)
+        lvk_device_destroy(&dev);
+    if (have_inst)
+        lvk_instance_destroy(&inst);
+    lvk_model_files_close(&files);
+    return ok;
+}
+
 bool lvk_model_open(lvk_model **out, const lvk_open_params *p, lvk_err *err)
 {
     *out = NULL;
@@ -27,7 +73,7 @@ bool lvk_model_open(lvk_model **out, const lvk_open_params *p, lvk_err *err)
     if (m->files.notes[0] && !p->quiet)
         lvk_info("%s", m->files.notes);
     const lvk_model_config *cfg = &m->files.cfg;
-    uint32_t context = p->context ? p->context : (cfg->max_seq_len < 4096 ? (uint32_t)cfg->max_seq_len : 4096u);
+    uint32_t context = default_context(p, cfg);
     if (context > (uint32_t)cfg->max_seq_len) {
         lvk_fail(err, "a context of %u is longer than the model's %d tokens", context, cfg->max_seq_len);
         goto fail;
@@ -40,14 +86,7 @@ bool lvk_model_open(lvk_model **out, const lvk_open_params *p, lvk_err *err)
         goto fail;
     if (!p->quiet)
         lvk_info("device: [%d] %s (%s)", m->device_index, m->dev.info->name, m->dev.info->driver_name);
-    lvk_llama_options opt = {
-        .max_seq = context,
-        .max_batch = p->max_batch,
-        .max_sequences = p->max_sequences,
-        .force = p->force,
-        .progress = p->progress,
-        .profile = p->profile,
-    };
+    lvk_llama_options opt = llama_options(p, context);
     if (!lvk_llama_load(&m->llama, &m->dev, cfg, &m->files.ck, &opt, err))
         goto fail;
     lvk_model_files_drop_ckpt(&m->files);

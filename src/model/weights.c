@@ -7,6 +7,7 @@
 
 #include "base/platform.h"
 #include "io/llama_layout.h"
+#include "model/memory_plan.h"
 
 static uint64_t padded_bytes(uint64_t rows, uint64_t cols, uint64_t elem)
 {
@@ -49,8 +50,18 @@ static void progress_print(upload_progress *p, bool final)
 /* Creates the device weight for a checkpoint tensor and streams its rows from the mapped file:
  * straight from the mapping where a piece lies in one slice, through a small buffer where it
  * crosses a slice boundary. */
+/* Whether the plan put this tensor in host memory. */
+static bool spilled(const lvk_memory_plan *plan, const char *name)
+{
+    for (int i = 0; plan && i < plan->n_tensors; i++)
+        if (!strcmp(plan->tensors[i].name, name))
+            return plan->tensors[i].host;
+    return false;
+}
+
 static bool upload_tensor(lvk_weights *w, lvk_device *d, lvk_transfer *xfer, const lvk_ckpt *ck, const char *name,
-                          uint32_t rows, uint32_t cols, lvk_weight *out, upload_progress *progress, lvk_err *err)
+                          uint32_t rows, uint32_t cols, lvk_weight *out, upload_progress *progress,
+                          const lvk_memory_plan *plan, lvk_err *err)
 {
     const lvk_ckpt_tensor *t = lvk_ckpt_find(ck, name);
     if (!t)
@@ -58,7 +69,7 @@ static bool upload_tensor(lvk_weights *w, lvk_device *d, lvk_transfer *xfer, con
     if (t->n_elems != (uint64_t)rows * cols)
         return lvk_fail(err, "%s: tensor %s has %" PRIu64 " values, expected %u x %u", ck->path, name, t->n_elems, rows,
                         cols);
-    if (!lvk_weight_create(d, &w->arena, out, t->dtype, rows, cols, 0, err)) {
+    if (!lvk_weight_create(d, spilled(plan, name) ? &w->host_arena : &w->arena, out, t->dtype, rows, cols, 0, err)) {
         lvk_err_prefix(err, "tensor %s", name);
         return false;
     }
@@ -91,10 +102,11 @@ static bool upload_tensor(lvk_weights *w, lvk_device *d, lvk_transfer *xfer, con
 }
 
 bool lvk_weights_upload(lvk_weights *w, lvk_device *d, lvk_transfer *xfer, const lvk_model_config *c,
-                        const lvk_ckpt *ck, bool show_progress, lvk_err *err)
+                        const lvk_ckpt *ck, const lvk_memory_plan *plan, bool show_progress, lvk_err *err)
 {
     memset(w, 0, sizeof *w);
     lvk_arena_init(d, &w->arena, LVK_MEM_DEVICE);
+    lvk_arena_init(d, &w->host_arena, LVK_MEM_HOST);
     w->layers = calloc((size_t)c->n_layers, sizeof *w->layers);
     if (!w->layers)
         return lvk_fail(err, "out of host memory");
@@ -106,7 +118,7 @@ bool lvk_weights_upload(lvk_weights *w, lvk_device *d, lvk_transfer *xfer, const
         progress.total += ck->tensors[i].n_bytes;
     char name[128];
     if (!upload_tensor(w, d, xfer, ck, "model.tok_embeddings.embedding_weight", vocab, dim, &w->tok_embed, &progress,
-                       err))
+                       plan, err))
         return false;
     for (int l = 0; l < c->n_layers; l++) {
         lvk_layer_weights *L = &w->layers[l];
@@ -123,12 +135,12 @@ bool lvk_weights_upload(lvk_weights *w, lvk_device *d, lvk_transfer *xfer, const
         };
         for (size_t p = 0; p < sizeof parts / sizeof parts[0]; p++) {
             snprintf(name, sizeof name, "model.layers.%d.%s", l, parts[p].suffix);
-            if (!upload_tensor(w, d, xfer, ck, name, parts[p].rows, parts[p].cols, parts[p].w, &progress, err))
+            if (!upload_tensor(w, d, xfer, ck, name, parts[p].rows, parts[p].cols, parts[p].w, &progress, plan, err))
                 return false;
         }
     }
-    bool ok = upload_tensor(w, d, xfer, ck, "model.norm_out.weight", 1, dim, &w->norm_out, &progress, err) &&
-              upload_tensor(w, d, xfer, ck, "lm_head.weight", vocab, dim, &w->lm_head, &progress, err) &&
+    bool ok = upload_tensor(w, d, xfer, ck, "model.norm_out.weight", 1, dim, &w->norm_out, &progress, plan, err) &&
+              upload_tensor(w, d, xfer, ck, "lm_head.weight", vocab, dim, &w->lm_head, &progress, plan, err) &&
               lvk_transfer_finish(d, xfer, err);
     progress_print(&progress, true);
     return ok;
@@ -149,5 +161,6 @@ void lvk_weights_destroy(lvk_device *d, lvk_weights *w)
     lvk_weight_destroy(d, &w->norm_out);
     lvk_weight_destroy(d, &w->lm_head);
     lvk_arena_destroy(d, &w->arena);
+    lvk_arena_destroy(d, &w->host_arena);
     memset(w, 0, sizeof *w);
 }

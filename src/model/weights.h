@@ -4,6 +4,7 @@
 #define LVK_MODEL_WEIGHTS_H
 #include "io/ckpt.h"
 #include "io/config.h"
+#include "model/memory_plan.h"
 #include "ops/weight.h"
 
 typedef struct lvk_layer_weights {
@@ -11,7 +12,8 @@ typedef struct lvk_layer_weights {
 } lvk_layer_weights;
 
 typedef struct lvk_weights {
-    lvk_arena arena;
+    lvk_arena arena;      /* device-local */
+    lvk_arena host_arena; /* host-visible: the layers the memory plan spilled */
     lvk_weight tok_embed, norm_out, lm_head;
     lvk_layer_weights *layers; /* [n_layers] */
     int n_layers;
@@ -21,10 +23,11 @@ typedef struct lvk_weights {
 /* Device bytes of the weights of this shape at 16 bits per value, for the memory plan. */
 uint64_t lvk_weights_plan_bytes(const lvk_model_config *cfg);
 
-/* Creates every tensor of the config on the device and streams it from the mapped checkpoint; the config
- * must have been checked against the checkpoint. A progress bar on stderr when progress is set. */
+/* Creates every tensor of the config and streams it from the mapped checkpoint; the config must have been
+ * checked against the checkpoint. Tensors the plan spilled go to host-visible memory. A progress bar on
+ * stderr when progress is set. */
 bool lvk_weights_upload(lvk_weights *w, lvk_device *d, lvk_transfer *xfer, const lvk_model_config *cfg,
-                        const lvk_ckpt *ck, bool progress, lvk_err *err);
+                        const lvk_ckpt *ck, const lvk_memory_plan *plan, bool progress, lvk_err *err);
 /* Safe on a zeroed or partly uploaded lvk_weights. */
 void lvk_weights_destroy(lvk_device *d, lvk_weights *w);
 
