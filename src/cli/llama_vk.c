@@ -10,11 +10,13 @@
 #include "vk/device_report.h"
 
 static const char *usage =
-    "usage: llama-vk [-V 2|3] [-C config.json] [-M model.ckpt] [-F tokenizer.model] -p PROMPT [options]\n"
+    "usage: llama-vk [-V 2|3|demo2|demo3] [-C config.json] [-M model.ckpt] [-F tokenizer.model] -p PROMPT [options]\n"
     "       llama-vk --list-devices [--json]\n"
     "\n"
     "model:\n"
     "  -V 2|3               LLaMA version: picks the built-in config (configs/llama2_7b.json or llama3_8b.json)\n"
+    "  -V demo2|demo3       the small demo model shipped with llama-vk (configs/demo/demo-llama2 or demo-llama3);\n"
+    "                       with no -V, -C or -M and no LLaMA2-7b checkpoint in the models folder: demo2\n"
     "  -C FILE              a model config instead (its file names resolve against its folder, then the models folder)\n"
     "  -M FILE              the MindSpore checkpoint (default: the config's \"checkpoint\" in the models folder)\n"
     "  -F FILE              the tokenizer.model (default: the config's tokenizer file in the models folder)\n"
@@ -106,7 +108,11 @@ static int parse_args(int argc, char **argv, options *o)
             fprintf(stderr, "error: %s needs a value (see llama-vk --help)\n", a);
             return 2;
         } else if (!strcmp(a, "-V")) {
-            ok = parse_int(v, &o->model.version) && (o->model.version == 2 || o->model.version == 3);
+            if (!strcmp(v, "demo2") || !strcmp(v, "demo3"))
+                o->model.demo = v[4] - '0';
+            else
+                ok = parse_int(v, &o->model.version) && (o->model.version == 2 || o->model.version == 3);
+            o->model.version_given = true;
         } else if (!strcmp(a, "-C")) {
             o->model.config_path = v;
         } else if (!strcmp(a, "-M")) {
@@ -291,6 +297,8 @@ static int generate(const options *o)
         fprintf(stderr, "error: %s\n", err.msg);
         return 4;
     }
+    if (!o->quiet)
+        lvk_info("model: %s (%s)", files.cfg.name[0] ? files.cfg.name : "unnamed", files.ckpt_path);
     if (files.notes[0] && !o->quiet)
         lvk_info("%s", files.notes);
     char *text = NULL;

@@ -219,14 +219,19 @@ bool lvk_config_builtin(int version, lvk_model_config *cfg, lvk_err *err)
     const char *want = version == 2 ? "llama2_7b" : version == 3 ? "llama3_8b" : NULL;
     if (!want)
         return lvk_fail(err, "model version %d: expected 2 (LLaMA2-7b) or 3 (LLaMA3-8b)", version);
+    return lvk_config_builtin_named(want, cfg, err);
+}
+
+bool lvk_config_builtin_named(const char *name, lvk_model_config *cfg, lvk_err *err)
+{
     for (int i = 0; i < lvk_embedded_config_count; i++) {
-        if (strcmp(lvk_embedded_configs[i].name, want) == 0) {
+        if (strcmp(lvk_embedded_configs[i].name, name) == 0) {
             char origin[96];
-            snprintf(origin, sizeof origin, "built-in config %s.json", want);
+            snprintf(origin, sizeof origin, "built-in config %s.json", name);
             return lvk_config_parse(lvk_embedded_configs[i].json, origin, cfg, err);
         }
     }
-    return lvk_fail(err, "built-in config %s.json is missing from this build", want);
+    return lvk_fail(err, "built-in config %s.json is missing from this build", name);
 }
 
 /* ---- files a config names ---------------------------------------------------------------- */
@@ -267,7 +272,7 @@ bool lvk_config_resolve_file(const lvk_model_config *cfg, const char *file, cons
             return true;
         }
     }
-    return lvk_fail(err, "%s: not found (tried %s%s%s; set LLAMA_VK_MODELS or --models-dir to the models folder)",
+    return lvk_fail(err, "%s: not found (tried %s%s%s; set LLAMA_VK_MODELS or --models to the models folder)",
                     file, tried[0][0] ? tried[0] : "", tried[0][0] ? " and " : "", tried[1]);
 }
 

@@ -9,7 +9,7 @@
  * Every key of "model" is required, as are tokenizer.type, bos_id and eos_ids; "name", tokenizer.file and
  * "checkpoint" are optional. An unknown key or a value of the wrong type is an error that names the key.
  * File names that are not absolute resolve against the config's folder, then the models folder
- * (--models-dir, else $LLAMA_VK_MODELS, else ./models). */
+ * (--models, else $LLAMA_VK_MODELS, else ./models). */
 #ifndef LVK_IO_CONFIG_H
 #define LVK_IO_CONFIG_H
 #include <stdbool.h>
@@ -39,6 +39,8 @@ bool lvk_config_parse(const char *json, const char *origin, lvk_model_config *cf
 bool lvk_config_load(const char *path, lvk_model_config *cfg, lvk_err *err);
 /* version 2 -> configs/llama2_7b.json, 3 -> configs/llama3_8b.json, as embedded in the program. */
 bool lvk_config_builtin(int version, lvk_model_config *cfg, lvk_err *err);
+/* Any embedded config by its file name without .json ("demo_llama2"). */
+bool lvk_config_builtin_named(const char *name, lvk_model_config *cfg, lvk_err *err);
 
 /* Finds a file the config names: absolute as is; else against cfg->dir, then models_dir
  * (NULL -> env LLAMA_VK_MODELS, then "./models"). The error lists every place tried. */
