@@ -311,24 +311,24 @@ def save_ckpt(state, dtype, path, sliced):
 # ---- evaluation ------------------------------------------------------------------------------------
 
 def perplexity(model, ids, bos, ctx):
-    """llama.cpp's perplexity: chunks of ctx tokens (BOS first), the second half of each scored.
-    Returns (ppl, stderr of ppl, tokens scored)."""
+    """llama.cpp's perplexity (tools/perplexity): the text encoded with BOS first, cut into chunks of ctx
+    tokens, each chunk's first token replaced by BOS, the logits at positions ctx/2 .. ctx-2 scored against
+    the next token. Returns (ppl, its standard error, tokens scored). tools/llama_vk_perplexity.c does the
+    same; ids here is without the BOS."""
     import torch
     import torch.nn.functional as F
+    ids = [bos] + list(ids)
     nll = []
-    n_chunks = len(ids) // (ctx - 1)
+    first = ctx // 2
     with torch.no_grad():
-        for c in range(n_chunks):
-            chunk = [bos] + list(ids[c * (ctx - 1):(c + 1) * (ctx - 1)])
-            x = torch.tensor([chunk[:-1]])
-            logits = model(x)[0]
-            lp = F.log_softmax(logits.double(), dim=-1)
-            first = ctx // 2
-            for pos in range(first - 1, ctx - 1):
+        for c in range(len(ids) // ctx):
+            chunk = [bos] + ids[c * ctx + 1:(c + 1) * ctx]
+            lp = F.log_softmax(model(torch.tensor([chunk]))[0].double(), dim=-1)
+            for pos in range(first, ctx - 1):
                 nll.append(-lp[pos, chunk[pos + 1]].item())
     nll = np.array(nll)
     mean = nll.mean()
-    se = nll.std(ddof=1) / math.sqrt(len(nll)) if len(nll) > 1 else 0.0
+    se = nll.std() / math.sqrt(len(nll) - 1) if len(nll) > 1 else 0.0
     return math.exp(mean), math.exp(mean) * se, len(nll)
 
 
@@ -337,8 +337,8 @@ def main():
     ap.add_argument("name", choices=sorted(MODELS))
     ap.add_argument("--out", required=True, help="folder for NAME.ckpt, tokenizer.model, train_log.json")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--steps", type=int, default=1000)
-    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--steps", type=int, default=900)
+    ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--eval-every", type=int, default=50)
     ap.add_argument("--ppl-ctx", type=int, default=128)
