@@ -286,7 +286,8 @@ static void print_timings(size_t n_prompt, const lvk_generate_result *g, const l
     fprintf(stderr, "decode:  %zu tokens in %.2f s, %.2f tok/s\n", g->n_ids, g->decode_seconds,
             g->decode_seconds > 0 ? (double)g->n_decode_steps / g->decode_seconds : 0);
     if (g->stop == LVK_STOP_CONTEXT)
-        fprintf(stderr, "stopped: the context of %u tokens is full (raise it with -c)\n", m->max_seq);
+        fprintf(stderr, "stopped: the context of %u tokens is full%s\n", m->max_seq,
+                m->max_seq < (uint32_t)m->cfg.max_seq_len ? " (raise it with -c)" : ", the most this model allows");
 }
 
 static int generate(const options *o)
