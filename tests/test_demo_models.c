@@ -136,12 +136,38 @@ static void demo_llama3_heldout_perplexity(void **state)
     heldout_perplexity("demo-llama3", "-V demo3");
 }
 
+/* Bad input to llama-vk-perplexity: one clear message, an exit code in 1..127. */
+static void perplexity_bad_input(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *args, *message;
+    } cases[] = {
+        {"-V demo2 " NO_MODELS, "give the text with -f"},
+        {"-V demo2 " NO_MODELS " -f " LVK_TEST_TMP "/no_such_text.txt", "no_such_text.txt: cannot open"},
+        {"-V demo2 " NO_MODELS " -f " LVK_TEST_DATA "/demo/heldout.txt --ctx 1024", "longer than the model's context"},
+        {"-V demo2 " NO_MODELS " -f " LVK_TEST_DATA "/demo/heldout.txt --ctx 0", "bad value '0' for --ctx"},
+        {"-V demo4 " NO_MODELS " -f " LVK_TEST_DATA "/demo/heldout.txt", "bad value 'demo4' for -V"},
+        {"-V demo2 " NO_MODELS " -f " LVK_TEST_TMP "/short_text.txt --ctx 256", "needs at least --ctx 256"},
+    };
+    FILE *f = fopen(LVK_TEST_TMP "/short_text.txt", "wb");
+    assert_non_null(f);
+    fputs("In the beginning God created the heaven and the earth.\n", f);
+    fclose(f);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int rc = run_program("llama-vk-perplexity", cases[i].args);
+        if (rc <= 0 || rc >= 128 || !strstr(run_err, cases[i].message))
+            fail_msg("llama-vk-perplexity %s: exit %d, stderr: %s (expected \"%s\")", cases[i].args, rc, run_err,
+                     cases[i].message);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(demo_llama2_greedy_matches_hf),   cmocka_unit_test(demo_llama3_greedy_matches_hf),
         cmocka_unit_test(default_is_demo_llama2),          cmocka_unit_test(demo_llama2_heldout_perplexity),
-        cmocka_unit_test(demo_llama3_heldout_perplexity),
+        cmocka_unit_test(demo_llama3_heldout_perplexity), cmocka_unit_test(perplexity_bad_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
