@@ -92,6 +92,18 @@ def read_kjv():
 
 # ---- tokenizers ----------------------------------------------------------------------------------
 
+def without_temp_paths(blob):
+    """The model file records the trainer's input and output paths (a random temporary folder): fixed names
+    instead, so the same seed gives the same bytes. Encoding does not read them."""
+    from sentencepiece import sentencepiece_model_pb2 as pb
+    m = pb.ModelProto()
+    m.ParseFromString(blob)
+    del m.trainer_spec.input[:]
+    m.trainer_spec.input.append("kjv-train.txt")
+    m.trainer_spec.model_prefix = "tokenizer"
+    return m.SerializeToString()
+
+
 def train_sentencepiece(train_text, vocab, out_path):
     import sentencepiece as spm
     with tempfile.TemporaryDirectory() as tmp:
@@ -106,7 +118,7 @@ def train_sentencepiece(train_text, vocab, out_path):
             character_coverage=0.99995, unk_id=0, bos_id=1, eos_id=2, pad_id=-1, num_threads=1,
             max_sentence_length=100000, minloglevel=2)
         with open(os.path.join(tmp, "m.model"), "rb") as f:
-            blob = f.read()
+            blob = without_temp_paths(f.read())
     with open(out_path, "wb") as f:
         f.write(blob)
     sp = spm.SentencePieceProcessor(model_file=out_path)
