@@ -155,9 +155,8 @@ static int run(int argc, char **argv)
         } else if (!strcmp(a, "--models")) {
             req.models_dir = v;
         } else if (!strcmp(a, "-V")) {
-            if (!strcmp(v, "demo2") || !strcmp(v, "demo3"))
-                req.demo = v[4] - '0';
-            else
+            req.demo = !strcmp(v, "demo2") ? 2 : !strcmp(v, "demo3") ? 3 : 0;
+            if (!req.demo)
                 ok = parse_count(v, &req.version) && (req.version == 2 || req.version == 3);
             req.version_given = true;
         } else if (!strcmp(a, "-f")) {

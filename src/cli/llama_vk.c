@@ -108,9 +108,8 @@ static int parse_args(int argc, char **argv, options *o)
             fprintf(stderr, "error: %s needs a value (see llama-vk --help)\n", a);
             return 2;
         } else if (!strcmp(a, "-V")) {
-            if (!strcmp(v, "demo2") || !strcmp(v, "demo3"))
-                o->model.demo = v[4] - '0';
-            else
+            o->model.demo = !strcmp(v, "demo2") ? 2 : !strcmp(v, "demo3") ? 3 : 0;
+            if (!o->model.demo)
                 ok = parse_int(v, &o->model.version) && (o->model.version == 2 || o->model.version == 3);
             o->model.version_given = true;
         } else if (!strcmp(a, "-C")) {
