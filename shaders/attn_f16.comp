@@ -1,10 +1,16 @@
 #version 450
+#extension GL_GOOGLE_include_directive : require
 // Causal GQA attention over the fp16 KV cache, one workgroup per (key split, q head, tile of TQ query tokens).
-//   q   [n_tokens, N_HEADS, HEAD_DIM] fp32; query token t is at position pos0 + t and sees cache rows 0 .. pos0 + t.
+//   q   [max_tokens, N_HEADS, HEAD_DIM] fp32; the op's rows are row0 .. row0 + n_tokens - 1; its token t is at
+//       position pos0 + t (pos0 = pos[row0], attn_common.glsl) and sees cache rows 0 .. min(pos0 + t, max_seq - 1).
 //   k_cache, v_cache [max_seq, N_HEADS / GROUP, HEAD_DIM] fp16 packed two per uint32; q head h reads kv head h / GROUP.
-//   SPLIT = 0 (prefill / simple): keys 0 .. last position of the tile, out [n_tokens, N_HEADS, HEAD_DIM] fp32.
+//   SPLIT = 0 (prefill / simple): keys 0 .. last position of the tile, out [max_tokens, N_HEADS, HEAD_DIM] fp32 rows
+//            row0 ...
 //   SPLIT = 1 (flash-decoding): keys split*chunk .. split*chunk + chunk - 1 only; writes the partial (m, l, acc[HEAD_DIM])
-//            of this split to part [n_tokens, N_HEADS, n_splits, 1 + HEAD_DIM/2] vec2; attn_merge.comp combines them.
+//            of this split to part [n_tokens, N_HEADS, n_splits, 1 + HEAD_DIM/2] vec2 (indexed by the op's own token:
+//            every op has its own partials); attn_merge.comp combines them. The dispatch holds max_splits workgroups
+//            along x; those at or past n_splits (which depends on the position, read here) leave at once, as a whole
+//            workgroup, before any barrier.
 // Keys go in blocks of WG (one key per lane for the scores), with an online softmax across blocks:
 //   m = running max, l = running sum of exp(s - m), acc = running sum of exp(s - m) * v; all fp32.
 // Masked keys get probability exactly 0 (no infinities: the Vulkan spec does not promise they survive exp()).
@@ -22,7 +28,8 @@ layout(std430, binding = 0) readonly buffer Q { float q[]; };
 layout(std430, binding = 1) readonly buffer KC { uint k_cache[]; };
 layout(std430, binding = 2) readonly buffer VC { uint v_cache[]; };
 layout(std430, binding = 3) writeonly buffer O { vec2 o[]; };
-layout(push_constant) uniform P { uint n_tokens; uint pos0; uint chunk; uint n_splits; } p;
+#define POS_BINDING 4
+#include "attn_common.glsl"
 
 const uint HALF = HEAD_DIM / 2;
 const uint KV_ROW = (N_HEADS / GROUP) * HALF; // words per cache row
@@ -38,14 +45,18 @@ void main()
     uint split = gl_WorkGroupID.x, h = gl_WorkGroupID.y, t0 = gl_WorkGroupID.z * TQ;
     uint kv_off = (h / GROUP) * HALF;
     uint n_tile = min(TQ, p.n_tokens - t0);
-    uint last = p.pos0 + t0 + n_tile - 1; // last position of the tile: the keys it needs end here
+    uint pos0 = attn_pos0();
+    uint end = min(pos0 + t0 + n_tile, p.max_seq); // the keys the tile needs end before here
+    uvec2 cs = SPLIT != 0 ? attn_chunks(attn_ctx()) : uvec2(0, 1);
+    if (SPLIT != 0 && split >= cs.y)
+        return; // uniform over the workgroup (split is its id): the whole workgroup leaves, no barrier is split
 
     for (uint i = lane; i < TQ * HEAD_DIM; i += WG) {
         uint t = i / HEAD_DIM, d = i % HEAD_DIM;
-        sq[i] = t < n_tile ? q[((t0 + t) * N_HEADS + h) * HEAD_DIM + d] * SCALE : 0.0;
+        sq[i] = t < n_tile ? q[((p.row0 + t0 + t) * N_HEADS + h) * HEAD_DIM + d] * SCALE : 0.0;
     }
-    uint lo = SPLIT != 0 ? split * p.chunk : 0;
-    uint hi = SPLIT != 0 ? min(lo + p.chunk, last + 1) : last + 1; // exclusive
+    uint lo = SPLIT != 0 ? split * cs.x : 0;
+    uint hi = SPLIT != 0 ? min(lo + cs.x, end) : end; // exclusive
 
     float m_own = MASKED, l_own = 0.0; // lane t < TQ owns token t's running max and sum
     vec2 acc[TQ * WPL];
@@ -67,7 +78,7 @@ void main()
             }
         }
         for (uint t = 0; t < TQ; t++)
-            sp[t * WG + lane] = (key < hi && key <= p.pos0 + t0 + t) ? s[t] : MASKED;
+            sp[t * WG + lane] = (key < hi && key <= pos0 + t0 + t) ? s[t] : MASKED;
         barrier();
 
         if (lane < TQ) {
@@ -110,7 +121,7 @@ void main()
 
     if (SPLIT != 0) {
         uint tok = t0; // the split path runs one token per workgroup (TQ = 1)
-        uint base = ((tok * N_HEADS + h) * p.n_splits + split) * (HALF + 1);
+        uint base = ((tok * N_HEADS + h) * cs.y + split) * (HALF + 1);
         if (lane == 0)
             o[base] = vec2(m_own, l_own);
         for (uint wi = 0; wi < WPL; wi++) {
@@ -127,6 +138,6 @@ void main()
         for (uint wi = 0; wi < WPL; wi++) {
             uint w = lane + wi * WG;
             if (w < HALF)
-                o[((t0 + t) * N_HEADS + h) * HALF + w] = acc[t * WPL + wi] * sfac[t];
+                o[((p.row0 + t0 + t) * N_HEADS + h) * HALF + w] = acc[t * WPL + wi] * sfac[t];
         }
 }

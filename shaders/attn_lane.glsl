@@ -2,11 +2,14 @@
 // no barriers, 16-byte loads). Each invocation keeps its head's query and an fp32 accumulator acc[HEAD_DIM] in
 // registers and walks its chunk of keys with an online softmax (the accumulator is rescaled only when the running max
 // grows), then writes the partial (m, l, acc) that attn_merge.comp combines; the layout is attn_f16.comp's (SPLIT = 1):
-//   part [n_tokens, N_HEADS, n_splits, 1 + HEAD_DIM/2] vec2.
+//   part [n_tokens, N_HEADS, n_splits, 1 + HEAD_DIM/2] vec2 (the op's own tokens).
+// The dispatch holds N_HEADS * max_splits invocations per token; those past N_HEADS * n_splits (n_splits follows from
+// the position, attn_common.glsl) return at once.
 // With DIRECT (prefill on CPU devices: one invocation per (head, token) has parallelism enough) there is one chunk,
-// 0 .. pos0 + token, and the invocation writes out [n_tokens, N_HEADS, HEAD_DIM] fp32 itself.
+// 0 .. pos0 + token, and the invocation writes out [max_tokens, N_HEADS, HEAD_DIM] fp32 row row0 + token itself.
 // Includers define LOAD_K(i) / LOAD_V(i): the i-th 16-byte block (8 fp16) of the cache, and bind k/v at 1 and 2.
-//   q [n_tokens, N_HEADS, HEAD_DIM] fp32; k/v cache [max_seq, N_HEADS / GROUP, HEAD_DIM] fp16; HEAD_DIM % 8 == 0.
+//   q [max_tokens, N_HEADS, HEAD_DIM] fp32 (the op's rows row0 ..); k/v cache [max_seq, N_HEADS / GROUP, HEAD_DIM] fp16;
+//   HEAD_DIM % 8 == 0.
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const uint HEAD_DIM = 128;
 layout(constant_id = 2) const uint N_HEADS = 32;
@@ -17,7 +20,8 @@ layout(constant_id = 6) const bool DIRECT = false; // one chunk covering every k
 
 layout(std430, binding = 0) readonly buffer Q { vec4 q[]; };
 layout(std430, binding = 3) writeonly buffer O { vec2 o[]; };
-layout(push_constant) uniform P { uint n_tokens; uint pos0; uint chunk; uint n_splits; } p;
+#define POS_BINDING 4
+#include "attn_common.glsl"
 
 const uint BLOCKS = HEAD_DIM / 8;               // 16-byte blocks per head row
 const uint ROW_BLOCKS = (N_HEADS / GROUP) * BLOCKS; // per cache row
@@ -30,15 +34,17 @@ vec4 unpack4(uint a, uint b)
 void main()
 {
     uint inv = gl_GlobalInvocationID.x, tok = gl_GlobalInvocationID.y;
-    if (inv >= N_HEADS * p.n_splits)
+    uvec2 cs = DIRECT ? uvec2(0, 1) : attn_chunks(attn_ctx());
+    if (inv >= N_HEADS * cs.y)
         return; // no barriers in this kernel: leaving early is fine
     // Neighbouring lanes take neighbouring heads of one chunk: they read the same cache rows.
     uint h = inv % N_HEADS, split = inv / N_HEADS;
-    uint lo = DIRECT ? 0 : split * p.chunk;
-    uint hi = DIRECT ? p.pos0 + tok + 1 : min(lo + p.chunk, p.pos0 + tok + 1);
+    uint end = min(attn_pos0() + tok + 1, p.max_seq); // this token's keys end before here
+    uint lo = DIRECT ? 0 : split * cs.x;
+    uint hi = DIRECT ? end : min(lo + cs.x, end);
 
     vec4 qr[2 * BLOCKS], acc[2 * BLOCKS];
-    uint qbase = (tok * N_HEADS + h) * (HEAD_DIM / 4);
+    uint qbase = ((p.row0 + tok) * N_HEADS + h) * (HEAD_DIM / 4);
     for (uint c = 0; c < 2 * BLOCKS; c++) {
         qr[c] = q[qbase + c] * SCALE;
         acc[c] = vec4(0.0);
@@ -78,14 +84,14 @@ void main()
     }
     if (DIRECT) {
         float inv_l = 1.0 / l; // l >= 1: the key at the running max counts exp(0)
-        uint obase = (tok * N_HEADS + h) * (HEAD_DIM / 2);
+        uint obase = ((p.row0 + tok) * N_HEADS + h) * (HEAD_DIM / 2);
         for (uint c = 0; c < 2 * BLOCKS; c++) {
             o[obase + 2 * c] = acc[c].xy * inv_l;
             o[obase + 2 * c + 1] = acc[c].zw * inv_l;
         }
         return;
     }
-    uint base = ((tok * N_HEADS + h) * p.n_splits + split) * (HEAD_DIM / 2 + 1);
+    uint base = ((tok * N_HEADS + h) * cs.y + split) * (HEAD_DIM / 2 + 1);
     o[base] = vec2(m, l);
     for (uint c = 0; c < 2 * BLOCKS; c++) {
         o[base + 1 + 2 * c] = acc[c].xy;

@@ -1,6 +1,7 @@
 #version 450
 // RoPE, rotate_half (NeoX/HF) style, in place on x [n_tokens, n_heads, head_dim] fp32.
-// One invocation per pair (i, i + head_dim/2) of one head of one token; token t is at position pos0 + t.
+// One invocation per pair (i, i + head_dim/2) of one head of one token; token t is at position pos[t], read on the
+// device so that a recorded step can be replayed at other positions (tokens of several sequences mix freely).
 //
 // Why the table and the split position: the angle pos * freq_i reaches ~8000 rad, where one fp32 ulp is ~5e-4 rad,
 // so a plain fp32 product (or an fp32-rounded freq) loses ~4 digits. We work in turns (angle / 2pi) and only keep the
@@ -15,7 +16,8 @@ layout(constant_id = 2) const uint HALF = 64; // head_dim / 2
 
 layout(std430, binding = 0) buffer X { float x[]; };
 layout(std430, binding = 1) readonly buffer T { vec4 table[]; }; // [HALF] (B_hi, B_lo, A_hi, A_lo)
-layout(push_constant) uniform P { uint n_tokens; uint pos0; } p;
+layout(std430, binding = 2) readonly buffer POS { uint pos[]; };  // [max_tokens]
+layout(push_constant) uniform P { uint n_tokens; } p;
 
 const float TWO_PI = 6.28318530717958647692;
 
@@ -45,9 +47,9 @@ void main()
     uint th = idx / HALF; // token * N_HEADS + head
     if (th >= p.n_tokens * N_HEADS)
         return;
-    uint pos = p.pos0 + th / N_HEADS;
+    uint at = pos[th / N_HEADS];
     vec4 f = table[i];
-    float ph = float(pos >> 12), pl = float(pos & 4095u);
+    float ph = float(at >> 12), pl = float(at & 4095u);
     precise float turns = fract(ph * f.z) + fract(pl * f.x) + (ph * f.w + pl * f.y);
     turns -= round(turns);
     vec2 sc = sincos_turns(turns);

@@ -4,7 +4,9 @@
 #define LVK_TESTS_RUN_PROGRAM_H
 #include <stdio.h>
 #include <stdlib.h>
-#if !defined(_WIN32)
+#if defined(_WIN32)
+#include <windows.h>
+#else
 #include <sys/wait.h>
 #endif
 
@@ -33,10 +35,13 @@ static int run_program(const char *program, const char *args)
 #else
     snprintf(cmd, sizeof cmd, "\"%s/%s\" %s > \"%s\" 2> \"%s\"", LVK_BIN_DIR, program, args, out, err);
 #endif
-    int status = system(cmd);
 #if defined(_WIN32)
-    int rc = status;
+    /* system() reads the command in the ANSI code page, which loses a Chinese prompt or path:
+     * the wide _wsystem gets the UTF-8 command line intact, as a user's shell would pass it. */
+    wchar_t wcmd[4096];
+    int rc = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, cmd, -1, wcmd, 4096) > 0 ? _wsystem(wcmd) : 127;
 #else
+    int status = system(cmd);
     int rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 #endif
     run_slurp(out, run_out, sizeof run_out);

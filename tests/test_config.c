@@ -56,6 +56,33 @@ static void builtins_match_the_design_table(void **state)
     assert_non_null(strstr(err.msg, "expected 2"));
 }
 
+/* The chat/instruct configs differ from the base ones only in their files and the chat template. */
+static void chat_configs_name_their_template(void **state)
+{
+    (void)state;
+    lvk_model_config base, chat;
+    lvk_err err;
+    assert_true(lvk_config_builtin(2, &base, &err));
+    assert_int_equal(base.chat_template, LVK_CHAT_TEMPLATE_NONE);
+    assert_true(lvk_config_builtin_named("llama2_7b_chat", &chat, &err));
+    assert_string_equal(chat.name, "llama2-7b-chat");
+    assert_int_equal(chat.chat_template, LVK_CHAT_TEMPLATE_LLAMA2);
+    assert_true(chat.dim == base.dim && chat.n_kv_heads == base.n_kv_heads && chat.vocab_size == base.vocab_size);
+    assert_string_equal(chat.checkpoint, "llama2_7b_chat/llama2_7b_chat.ckpt");
+
+    assert_true(lvk_config_builtin(3, &base, &err));
+    assert_int_equal(base.chat_template, LVK_CHAT_TEMPLATE_NONE);
+    assert_true(lvk_config_builtin_named("llama3_8b_instruct", &chat, &err));
+    assert_int_equal(chat.chat_template, LVK_CHAT_TEMPLATE_LLAMA3);
+    assert_true(chat.n_kv_heads == base.n_kv_heads && chat.ffn_dim == base.ffn_dim && chat.rope_theta == 500000.0);
+    assert_int_equal(chat.n_eos, 2);
+    assert_string_equal(chat.tokenizer_file, "llama3_8b_instruct/tokenizer.model");
+
+    assert_false(lvk_config_builtin_named("llama4", &chat, &err));
+    assert_non_null(strstr(err.msg, "no built-in config \"llama4\""));
+    assert_non_null(strstr(err.msg, "llama3_8b_instruct"));
+}
+
 static void layout_names_dims_and_order(void **state)
 {
     (void)state;
@@ -124,6 +151,16 @@ static void bad_configs_name_the_key(void **state)
     assert_int_equal(c.n_eos, 2);
     assert_string_equal(c.tokenizer_file, "tok.model");
     assert_string_equal(c.checkpoint, "tiny.ckpt");
+
+    expect_edit_error("\"checkpoint\": \"tiny.ckpt\"", "\"checkpoint\": \"tiny.ckpt\", \"chat_template\": \"chatml\"",
+                      "key \"chat_template\": unknown chat template \"chatml\"");
+    expect_edit_error("\"checkpoint\": \"tiny.ckpt\"", "\"checkpoint\": \"tiny.ckpt\", \"chat_template\": 2",
+                      "key \"chat_template\" must be a string");
+    char with_template[2048];
+    snprintf(with_template, sizeof with_template, "%.*s, \"chat_template\": \"llama3\"}", (int)strlen(good_json) - 1,
+             good_json);
+    assert_true(lvk_config_parse(with_template, "test.json", &c, &err));
+    assert_int_equal(c.chat_template, LVK_CHAT_TEMPLATE_LLAMA3);
 
     expect_parse_error("{\"name\": \"x\", ", "not valid JSON");
     expect_parse_error("[1, 2]", "must be a JSON object");
@@ -313,6 +350,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(builtins_match_the_design_table),
+        cmocka_unit_test(chat_configs_name_their_template),
         cmocka_unit_test(layout_names_dims_and_order),
         cmocka_unit_test(bad_configs_name_the_key),
         cmocka_unit_test(files_resolve_against_config_dir_then_models_dir),

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 #include <cjson/cJSON.h>
 
+#include "base/platform.h"
 #include "run_program.h"
 
 #define TMP LVK_TEST_TMP
@@ -147,6 +148,41 @@ static void bad_input_gets_clear_errors(void **state)
     expect_error("-C " TMP "/cli_l2.json -p hi -M " TMP "/cli_truncated.ckpt", "cli_truncated.ckpt");
 }
 
+/* The error exits after the model files are open: a device allocation failing during the load, and a
+ * device step failing in the middle of generation (both injected, src/base/fault.h). */
+static void load_and_generate_failures_exit_with_an_error(void **state)
+{
+    (void)state;
+    assert_true(lvk_setenv("LLAMA_VK_FAIL", "device-alloc:1"));
+    expect_error("-C " TMP "/cli_l2.json -p hi -n 4", "out of staging memory"); /* the upload ring's */
+    assert_int_equal(run_program("llama-vk", "-C " TMP "/cli_l2.json -p hi -n 4"), 5);
+    /* Every device allocation in turn: each failure is an error exit, until k passes the last one. */
+    int k = 1;
+    for (; k < 200; k++) {
+        char spec[32];
+        snprintf(spec, sizeof spec, "device-alloc:%d", k);
+        assert_true(lvk_setenv("LLAMA_VK_FAIL", spec));
+        int rc = run_program("llama-vk", "-C " TMP "/cli_l2.json -p hi -n 2 --temp 0");
+        if (rc == 0)
+            break;
+        if (rc != 5 || !strstr(run_err, "memory"))
+            fail_msg("allocation %d failing: exit %d, stderr: %s", k, rc, run_err);
+    }
+    printf("a load and generation make %d device allocations\n", k - 1);
+    assert_true(k > 10 && k < 200);
+    assert_true(lvk_setenv("LLAMA_VK_FAIL", "step:3")); /* the prefill and one decode step run, the next fails */
+    expect_error("-C " TMP "/cli_l2.json -p hi -n 6 --temp 0", "injected");
+    assert_int_equal(run_program("llama-vk", "-C " TMP "/cli_l2.json -p hi -n 6 --temp 0"), 5);
+    assert_true(lvk_setenv("LLAMA_VK_FAIL", NULL));
+    assert_int_equal(run_program("llama-vk", "-C " TMP "/cli_l2.json -p hi -n 6 --temp 0"), 0);
+}
+
+static int no_injected_failures(void **state)
+{
+    (void)state;
+    return lvk_setenv("LLAMA_VK_FAIL", NULL) ? 0 : -1;
+}
+
 /* llama-vk-bench --json has every key the issue asks for, each a number that makes sense together. */
 static void bench_reports_json_and_profile(void **state)
 {
@@ -202,6 +238,7 @@ int main(void)
         cmocka_unit_test(generates_json_deterministically),
         cmocka_unit_test(llama3_streams_chinese),
         cmocka_unit_test(bad_input_gets_clear_errors),
+        cmocka_unit_test_teardown(load_and_generate_failures_exit_with_an_error, no_injected_failures),
         cmocka_unit_test(bench_reports_json_and_profile),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

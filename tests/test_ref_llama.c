@@ -17,12 +17,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+
+#include "vk_checks.h"
 #include <cjson/cJSON.h>
 
 #include "base/platform.h"
 #include "io/ckpt.h"
 #include "io/config.h"
 #include "model/llama.h"
+#include "model/sequence.h"
 #include "ref/llama.h"
 #include "test_files.h"
 
@@ -356,12 +359,13 @@ static void test_device_matches_hf(void **state)
         assert_non_null(logits);
         lvk_llama m;
         lvk_llama_options opt = {.max_seq = fx->n_tokens, .max_batch = fx->n_tokens};
-        if (!lvk_llama_load(&m, &d, &fx->cfg, &fx->ck, &opt, &err))
+        lvk_sequence *seq = NULL;
+        if (!lvk_llama_load(&m, &d, &fx->cfg, &fx->ck, &opt, &err) || !lvk_sequence_create(&m, 0, &seq, &err))
             fail_msg("%s: %s", fx->name, err.msg);
         lvk_llama_result r = {.logits = logits};
         double worst = 0.0;
         for (uint32_t t = 0; t < fx->n_tokens; t++) {
-            if (!lvk_llama_forward(&m, &fx->tokens[t], 1, LVK_OUT_LOGITS, 0, &r, &err))
+            if (!lvk_llama_forward(&m, seq, &fx->tokens[t], 1, LVK_OUT_LOGITS, 0, &r, &err))
                 fail_msg("%s: %s", fx->name, err.msg);
             const float *hf = fx->hf_logits + t * vocab;
             worst = fmax(worst, nmse(logits, hf, vocab));
@@ -369,20 +373,20 @@ static void test_device_matches_hf(void **state)
                 fail_msg("%s: position %u: device argmax %zu, HF %zu", fx->name, t, argmax(logits, vocab),
                          argmax(hf, vocab));
         }
-        lvk_llama_reset(&m);
-        if (!lvk_llama_forward(&m, fx->tokens, fx->n_tokens, LVK_OUT_LOGITS, 0, &r, &err))
+        lvk_sequence_reset(seq);
+        if (!lvk_llama_forward(&m, seq, fx->tokens, fx->n_tokens, LVK_OUT_LOGITS, 0, &r, &err))
             fail_msg("%s: %s", fx->name, err.msg);
         double prefill = nmse(logits, fx->hf_logits + (fx->n_tokens - 1) * vocab, vocab);
         printf("%s: device vs HF: worst NMSE over positions %.3g (decode), %.3g (prefill, last position)\n", fx->name,
                worst, prefill);
         if (!(worst <= DEVICE_MAX_NMSE && prefill <= DEVICE_MAX_NMSE))
             fail_msg("%s: device NMSE vs HF %g / %g exceeds %g", fx->name, worst, prefill, DEVICE_MAX_NMSE);
+        lvk_sequence_free(&m, seq);
         lvk_llama_destroy(&m);
         free(logits);
     }
     lvk_device_destroy(&d);
     lvk_instance_destroy(&inst);
-    assert_int_equal(lvk_validation_error_count(), 0);
 }
 
 /* ---- (2) the KV cache ---------------------------------------------------------------------- */
@@ -539,10 +543,10 @@ static void test_bad_forward_input(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sha256_known_answers),  cmocka_unit_test(test_matches_hf),
-        cmocka_unit_test(test_device_matches_hf),
-        cmocka_unit_test(test_decode_equals_prefill), cmocka_unit_test(test_fp16_kv),
-        cmocka_unit_test(test_config_mismatch),       cmocka_unit_test(test_bad_forward_input),
+        vk_test(test_sha256_known_answers),  vk_test(test_matches_hf),
+        vk_test(test_device_matches_hf),
+        vk_test(test_decode_equals_prefill), vk_test(test_fp16_kv),
+        vk_test(test_config_mismatch),       vk_test(test_bad_forward_input),
     };
-    return cmocka_run_group_tests(tests, setup_all, teardown_all);
+    return vk_checked_run(tests, setup_all, teardown_all);
 }

@@ -9,6 +9,8 @@
 # BIN_DIR holds the built programs. The models (13.5 and 16 GB) are written to MODEL_DIR (default
 # OUT_DIR) unless already there. Environment: P and N, the prompt and decoded tokens of the benchmark
 # (default 512 and 128); SHAPES, which models (default "2 3": LLaMA2-7b and LLaMA3-8b).
+# Every step runs even when one fails; the exit status is 1 if any step failed (the failed ones are
+# listed at the end), else 0.
 set -u
 if [ $# -lt 2 ]; then
     echo "usage: tools/device_bench.sh BIN_DIR OUT_DIR [MODEL_DIR]" >&2
@@ -19,13 +21,17 @@ out=$2
 models=${3:-$2}
 mkdir -p "$out" "$models" || exit 1
 
+failed=""
+
 # run NAME PROGRAM ARGS...: output to OUT_DIR/NAME.out and .err, one line of progress here.
 run() {
     name=$1
     shift
     start=$(date +%s)
     "$@" > "$out/$name.out" 2> "$out/$name.err"
-    echo "$name: exit $? in $(($(date +%s) - start)) s ($*)"
+    rc=$?
+    echo "$name: exit $rc in $(($(date +%s) - start)) s ($*)"
+    [ $rc -eq 0 ] || failed="$failed $name"
 }
 
 run devices "$bin/llama-vk" --list-devices
@@ -41,3 +47,8 @@ for v in ${SHAPES:-2 3}; do
     run "bench_v$v" "$bin/llama-vk-bench" -M "$model" -V "$v" -p "${P:-512}" -n "${N:-128}" --no-crc --json
     run "profile_v$v" "$bin/llama-vk-bench" -M "$model" -V "$v" -p 16 -n 16 --no-crc --profile
 done
+if [ -n "$failed" ]; then
+    echo "failed:$failed (see their .err files in $out)"
+    exit 1
+fi
+echo "all steps passed"

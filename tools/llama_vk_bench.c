@@ -13,16 +13,19 @@
 
 static const char *usage =
     "usage: llama-vk-bench -M model.ckpt [-C config.json | -V 2|3] [--device N|NAME] [-p 512] [-n 128]\n"
-    "                      [--batch N] [--json] [--profile] [--no-crc] [--force]\n"
+    "                      [--batch N] [--parallel N] [--json] [--profile] [--no-crc] [--force]\n"
     "Reports load time and GB/s, prefill tok/s (-p tokens), decode tok/s (-n tokens, greedy), decode GB/s\n"
     "(weight bytes read per token x tok/s), the device's vkCmdCopyBuffer bandwidth (bytes read + written\n"
     "per second over 256 MiB) measured in the same run, their ratio, and the time to first token.\n"
     "--profile adds the GPU time per kind of kernel per decoded token (timestamp queries), and the host\n"
-    "time spent recording and the wall time outside the kernels.\n";
+    "time spent recording and the wall time outside the kernels.\n"
+    "--parallel N also decodes N independent sequences together (each step carries the next token of all\n"
+    "of them, each prefilled with its own -p tokens) and reports the aggregate rate.\n";
 
 typedef struct bench {
     double load_s, load_gbps, prefill_s, prefill_tok_s, decode_s, decode_tok_s, decode_gbps, copy_gbps, ttft_s;
-    uint32_t n_prompt, n_decode;
+    double record_ms_per_token, dispatches_per_token, parallel_decode_tok_s;
+    uint32_t n_prompt, n_decode, parallel;
 } bench;
 
 static bool parse_count(const char *s, int *out)
@@ -35,26 +38,28 @@ static bool parse_count(const char *s, int *out)
     return true;
 }
 
-static void print_profile(const lvk_llama *m, uint32_t n_decode)
+static void print_profile(const lvk_llama_profile *prof, uint32_t n_decode)
 {
     double total = 0;
     for (int k = 0; k < LVK_PROF_COUNT; k++)
-        total += m->profile.ms[k];
+        total += prof->ms[k];
     fprintf(stderr, "\nGPU time per decoded token (%u tokens, timestamp queries):\n", n_decode);
     for (int k = 0; k < LVK_PROF_COUNT; k++)
-        fprintf(stderr, "  %-22s %9.3f ms  %5.1f%%\n", lvk_prof_kind_name((lvk_prof_kind)k), m->profile.ms[k] / n_decode,
-                total > 0 ? 100.0 * m->profile.ms[k] / total : 0);
+        fprintf(stderr, "  %-22s %9.3f ms  %5.1f%%\n", lvk_prof_kind_name((lvk_prof_kind)k), prof->ms[k] / n_decode,
+                total > 0 ? 100.0 * prof->ms[k] / total : 0);
     fprintf(stderr, "  %-22s %9.3f ms\n", "total", total / n_decode);
     /* What the kernels' timestamps do not cover: on a fast GPU this is where the time goes. */
     fprintf(stderr, "host, per decoded token: %.3f ms recording, %.3f ms wall for the step, %.3f ms of it outside "
-                    "the kernels (recording, submit, dispatch gaps, wait)\n",
-            m->profile.record_ms / n_decode, m->profile.step_ms / n_decode, (m->profile.step_ms - total) / n_decode);
+                    "the kernels (recording, submit, dispatch gaps, wait); %.0f dispatches; %u of %u steps recorded, "
+                    "the rest replayed\n",
+            prof->record_ms / n_decode, prof->step_ms / n_decode, (prof->step_ms - total) / n_decode,
+            (double)prof->dispatches / n_decode, prof->recorded, prof->steps);
 }
 
-static void print_json(const bench *b, const lvk_llama *m, const lvk_device *d)
+static void print_json(const bench *b, const lvk_model_info *m, const lvk_device *d)
 {
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "model", m->cfg.name);
+    cJSON_AddStringToObject(o, "model", m->cfg->name);
     cJSON_AddStringToObject(o, "device", d->info->name);
     cJSON_AddStringToObject(o, "driver", d->info->driver_info);
     cJSON_AddNumberToObject(o, "weight_bytes", (double)m->weight_bytes);
@@ -68,6 +73,12 @@ static void print_json(const bench *b, const lvk_llama *m, const lvk_device *d)
     cJSON_AddNumberToObject(o, "copy_gbps", b->copy_gbps);
     cJSON_AddNumberToObject(o, "decode_efficiency", b->copy_gbps > 0 ? b->decode_gbps / b->copy_gbps : 0);
     cJSON_AddNumberToObject(o, "ttft_s", b->ttft_s);
+    cJSON_AddNumberToObject(o, "record_ms_per_token", b->record_ms_per_token);
+    cJSON_AddNumberToObject(o, "dispatches_per_token", b->dispatches_per_token);
+    if (b->parallel) {
+        cJSON_AddNumberToObject(o, "parallel", b->parallel);
+        cJSON_AddNumberToObject(o, "parallel_decode_tok_s", b->parallel_decode_tok_s);
+    }
     char *text = cJSON_Print(o);
     if (text)
         printf("%s\n", text);
@@ -75,10 +86,10 @@ static void print_json(const bench *b, const lvk_llama *m, const lvk_device *d)
     cJSON_Delete(o);
 }
 
-static void print_table(const bench *b, const lvk_llama *m, const lvk_device *d)
+static void print_table(const bench *b, const lvk_model_info *m, const lvk_device *d)
 {
-    printf("model   %s: %.2f GB of weights, %d layers, dim %d, vocab %d\n", m->cfg.name, (double)m->weight_bytes / 1e9,
-           m->cfg.n_layers, m->cfg.dim, m->cfg.vocab_size);
+    printf("model   %s: %.2f GB of weights, %d layers, dim %d, vocab %d\n", m->cfg->name, (double)m->weight_bytes / 1e9,
+           m->cfg->n_layers, m->cfg->dim, m->cfg->vocab_size);
     printf("device  %s (%s)\n", d->info->name, d->info->driver_info);
     printf("load    %8.2f s     %8.2f GB/s\n", b->load_s, b->load_gbps);
     printf("prefill %8u tok   %8.2f tok/s   (%.2f s)\n", b->n_prompt, b->prefill_tok_s, b->prefill_s);
@@ -86,52 +97,119 @@ static void print_table(const bench *b, const lvk_llama *m, const lvk_device *d)
     printf("decode  %8u tok   %8.3f tok/s   %.2f GB/s of weights\n", b->n_decode, b->decode_tok_s, b->decode_gbps);
     printf("copy    %8.2f GB/s  (vkCmdCopyBuffer, read + write)\n", b->copy_gbps);
     printf("decode efficiency %.3f of copy bandwidth\n", b->copy_gbps > 0 ? b->decode_gbps / b->copy_gbps : 0);
+    printf("host    %8.3f ms recording, %.0f dispatches per decoded token\n", b->record_ms_per_token,
+           b->dispatches_per_token);
+    if (b->parallel)
+        printf("parallel %7u seq   %8.3f tok/s together (%.2fx one sequence)\n", b->parallel,
+               b->parallel_decode_tok_s, b->decode_tok_s > 0 ? b->parallel_decode_tok_s / b->decode_tok_s : 0);
 }
 
-static bool run_bench(lvk_llama *m, lvk_device *d, uint32_t n_prompt, uint32_t n_decode, bench *b, lvk_err *err)
+/* Fixed pseudo-random ids inside the vocabulary. */
+static void make_ids(int32_t *ids, uint32_t n, int vocab, uint64_t seed)
 {
+    uint64_t s = seed;
+    for (uint32_t i = 0; i < n; i++) {
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        ids[i] = (int32_t)((s >> 33) % (uint64_t)vocab);
+    }
+}
+
+/* N sequences, each prefilled with its own prompt, then n_decode steps carrying the next (greedy) token of
+ * every one of them: the aggregate decode rate. */
+static bool run_parallel(lvk_model *m, uint32_t parallel, uint32_t n_prompt, uint32_t n_decode, bench *b, lvk_err *err)
+{
+    lvk_model_info info = lvk_model_get_info(m);
+    lvk_sequence *seqs[LVK_STEP_MAX_SEQS] = {0};
+    lvk_llama_result results[LVK_STEP_MAX_SEQS];
+    int32_t next[LVK_STEP_MAX_SEQS];
+    lvk_step_item items[LVK_STEP_MAX_SEQS];
+    int32_t *ids = malloc(n_prompt * sizeof *ids);
+    bool ok = ids != NULL;
+    if (!ok)
+        lvk_fail(err, "out of host memory");
+    for (uint32_t i = 0; ok && i < parallel; i++) {
+        make_ids(ids, n_prompt, info.cfg->vocab_size, 1000 + i);
+        ok = lvk_model_new_sequence(m, &seqs[i], err);
+        lvk_step_item it = {.seq = seqs[i], .ids = ids, .n = n_prompt, .what = LVK_OUT_ARGMAX, .out = &results[i]};
+        for (uint32_t done = 0; ok && done < n_prompt; done += it.n) {
+            it.ids = ids + done;
+            it.n = n_prompt - done < info.max_batch ? n_prompt - done : info.max_batch;
+            it.what = done + it.n == n_prompt ? LVK_OUT_ARGMAX : LVK_OUT_NONE;
+            ok = lvk_model_step(m, &it, 1, err);
+        }
+    }
+    free(ids);
+    double t0 = lvk_now();
+    for (uint32_t step = 0; ok && step < n_decode; step++) {
+        for (uint32_t i = 0; i < parallel; i++) {
+            next[i] = (int32_t)results[i].argmax;
+            items[i] = (lvk_step_item){.seq = seqs[i], .ids = &next[i], .n = 1, .what = LVK_OUT_ARGMAX,
+                                       .out = &results[i]};
+        }
+        ok = lvk_model_step(m, items, parallel, err);
+    }
+    double seconds = lvk_now() - t0;
+    b->parallel = parallel;
+    b->parallel_decode_tok_s = seconds > 0 ? (double)parallel * n_decode / seconds : 0;
+    for (uint32_t i = 0; i < parallel; i++)
+        lvk_model_free_sequence(m, seqs[i]);
+    return ok;
+}
+
+static bool run_bench(lvk_model *m, uint32_t n_prompt, uint32_t n_decode, uint32_t parallel, bench *b, lvk_err *err)
+{
+    lvk_model_info info = lvk_model_get_info(m);
     memset(b, 0, sizeof *b);
     b->n_prompt = n_prompt;
     b->n_decode = n_decode;
-    b->load_s = m->load_seconds;
-    b->load_gbps = m->load_seconds > 0 ? (double)m->weight_bytes / m->load_seconds / 1e9 : 0;
+    b->load_s = info.load_seconds;
+    b->load_gbps = info.load_seconds > 0 ? (double)info.weight_bytes / info.load_seconds / 1e9 : 0;
     double copy_ms = 0;
-    if (!lvk_copy_bandwidth(d, 256ull << 20, 5, &b->copy_gbps, &copy_ms, err))
+    if (!lvk_copy_bandwidth(lvk_model_device(m), 256ull << 20, 5, &b->copy_gbps, &copy_ms, err))
         return false;
 
     int32_t *ids = malloc(n_prompt * sizeof *ids);
+    lvk_sequence *seq = NULL;
     if (!ids)
         return lvk_fail(err, "out of host memory");
-    uint64_t s = 12345;
-    for (uint32_t i = 0; i < n_prompt; i++) {
-        s = s * 6364136223846793005ull + 1442695040888963407ull;
-        ids[i] = (int32_t)((s >> 33) % (uint64_t)m->cfg.vocab_size);
-    }
+    make_ids(ids, n_prompt, info.cfg->vocab_size, 12345);
+    bool ok = lvk_model_new_sequence(m, &seq, err);
     lvk_llama_result r = {0};
+    lvk_step_item it = {.seq = seq, .out = &r};
     double t0 = lvk_now();
-    bool ok = lvk_llama_forward(m, ids, n_prompt, LVK_OUT_ARGMAX, 0, &r, err);
+    for (uint32_t done = 0; ok && done < n_prompt; done += it.n) {
+        it.ids = ids + done;
+        it.n = n_prompt - done < info.max_batch ? n_prompt - done : info.max_batch;
+        it.what = done + it.n == n_prompt ? LVK_OUT_ARGMAX : LVK_OUT_NONE;
+        ok = lvk_model_step(m, &it, 1, err);
+    }
     b->prefill_s = lvk_now() - t0;
     b->ttft_s = b->prefill_s; /* the argmax of the prompt's last token is the first new token */
     b->prefill_tok_s = b->prefill_s > 0 ? n_prompt / b->prefill_s : 0;
     free(ids);
 
-    memset(&m->profile, 0, sizeof m->profile);
+    lvk_model_profile_reset(m);
     t0 = lvk_now();
     for (uint32_t i = 0; ok && i < n_decode; i++) {
         int32_t next = (int32_t)r.argmax;
-        ok = lvk_llama_forward(m, &next, 1, LVK_OUT_ARGMAX, 0, &r, err);
+        it = (lvk_step_item){.seq = seq, .ids = &next, .n = 1, .what = LVK_OUT_ARGMAX, .out = &r};
+        ok = lvk_model_step(m, &it, 1, err);
     }
     b->decode_s = lvk_now() - t0;
     b->decode_tok_s = b->decode_s > 0 ? n_decode / b->decode_s : 0;
-    b->decode_gbps = b->decode_tok_s * (double)m->weight_bytes / 1e9;
-    return ok;
+    b->decode_gbps = b->decode_tok_s * (double)info.weight_bytes / 1e9;
+    const lvk_llama_profile *prof = lvk_model_profile(m);
+    b->record_ms_per_token = prof->record_ms / n_decode;
+    b->dispatches_per_token = (double)prof->dispatches / n_decode;
+    lvk_model_free_sequence(m, seq);
+    return ok && (parallel == 0 || run_parallel(m, parallel, n_prompt, n_decode, b, err));
 }
 
 static int run(int argc, char **argv)
 {
     lvk_model_request req = {.version = 2};
     const char *device = NULL;
-    int n_prompt = 512, n_decode = 128, batch = 0;
+    int n_prompt = 512, n_decode = 128, batch = 0, parallel = 0;
     bool json = false, profile = false, force = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -168,6 +246,8 @@ static int run(int argc, char **argv)
             ok = parse_count(v, &n_decode);
         } else if (!strcmp(a, "--batch")) {
             ok = parse_count(v, &batch);
+        } else if (!strcmp(a, "--parallel")) {
+            ok = parse_count(v, &parallel) && parallel <= LVK_STEP_MAX_SEQS;
         } else {
             fprintf(stderr, "error: unknown argument '%s' (see llama-vk-bench --help)\n", a);
             return 2;
@@ -184,59 +264,33 @@ static int run(int argc, char **argv)
     }
 
     lvk_err err = {{0}};
-    lvk_model_files files;
-    if (!lvk_model_files_open(&files, &req, &err)) {
-        fprintf(stderr, "error: %s\n", err.msg);
-        return 4;
-    }
-    if (files.notes[0])
-        lvk_info("%s", files.notes);
-    uint32_t context = (uint32_t)(n_prompt + n_decode + 1);
-    if (context > (uint32_t)files.cfg.max_seq_len) {
-        fprintf(stderr, "error: -p %d + -n %d is longer than the model's context of %d\n", n_prompt, n_decode,
-                files.cfg.max_seq_len);
-        lvk_model_files_close(&files);
-        return 2;
-    }
-    lvk_instance inst;
-    lvk_device d;
-    lvk_llama m;
-    int index = 0, rc = 0;
-    if (!lvk_instance_create(&inst, &err)) {
-        fprintf(stderr, "error: %s\n", err.msg);
-        lvk_model_files_close(&files);
-        return 3;
-    }
-    if (!lvk_device_choose(&inst, device, &index, &err) || !lvk_device_create(&d, &inst, index, &err)) {
-        fprintf(stderr, "error: %s\n", err.msg);
-        lvk_instance_destroy(&inst);
-        lvk_model_files_close(&files);
-        return 3;
-    }
-    lvk_llama_options opt = {.max_seq = context, .max_batch = (uint32_t)batch, .force = force,
-                             .progress = lvk_stderr_is_terminal(), .profile = profile};
-    if (!lvk_llama_load(&m, &d, &files.cfg, &files.ck, &opt, &err)) {
+    lvk_open_params params = {
+        .files = req,
+        .device = device,
+        .context = (uint32_t)(n_prompt + n_decode + 1),
+        .max_batch = (uint32_t)batch,
+        .max_sequences = 1 + (uint32_t)parallel,
+        .force = force,
+        .progress = lvk_stderr_is_terminal(),
+        .profile = profile,
+    };
+    lvk_model *m = NULL;
+    int rc = 0;
+    bench b;
+    if (!lvk_model_open(&m, &params, &err) ||
+        !run_bench(m, (uint32_t)n_prompt, (uint32_t)n_decode, (uint32_t)parallel, &b, &err)) {
         fprintf(stderr, "error: %s\n", err.msg);
         rc = 5;
     } else {
-        lvk_model_files_drop_ckpt(&files);
-        bench b;
-        if (!run_bench(&m, &d, (uint32_t)n_prompt, (uint32_t)n_decode, &b, &err)) {
-            fprintf(stderr, "error: %s\n", err.msg);
-            rc = 5;
-        } else {
-            if (json)
-                print_json(&b, &m, &d);
-            else
-                print_table(&b, &m, &d);
-            if (profile)
-                print_profile(&m, b.n_decode);
-        }
-        lvk_llama_destroy(&m);
+        lvk_model_info info = lvk_model_get_info(m);
+        if (json)
+            print_json(&b, &info, lvk_model_device(m));
+        else
+            print_table(&b, &info, lvk_model_device(m));
+        if (profile)
+            print_profile(lvk_model_profile(m), b.n_decode);
     }
-    lvk_device_destroy(&d);
-    lvk_instance_destroy(&inst);
-    lvk_model_files_close(&files);
+    lvk_model_close(m);
     if (!rc && lvk_validation_error_count()) {
         fprintf(stderr, "error: the Vulkan validation layer reported %d error(s)\n", lvk_validation_error_count());
         rc = 1;

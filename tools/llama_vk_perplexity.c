@@ -10,6 +10,7 @@
 
 #include "base/log.h"
 #include "llamavk/llamavk.h"
+#include "model/sequence.h"
 
 static const char *usage =
     "usage: llama-vk-perplexity [-V 2|3|demo2|demo3] [-C config.json] [-M model.ckpt] [-F tokenizer.model]\n"
@@ -80,10 +81,27 @@ typedef struct ppl_result {
     int chunks;
 } ppl_result;
 
-static bool score(lvk_llama *m, const int32_t *ids, size_t n_ids, int ctx, int max_chunks, int bos, ppl_result *res,
-                  lvk_err *err)
+/* ids[0..n) at the sequence's position, max_batch at a time; the last position's logits into r. */
+static bool forward(lvk_model *m, lvk_sequence *s, const int32_t *ids, uint32_t n, uint32_t max_batch,
+                    lvk_llama_result *r, lvk_err *err)
 {
-    int vocab = m->cfg.vocab_size, first = ctx / 2;
+    for (uint32_t at = 0; at < n;) {
+        uint32_t take = n - at < max_batch ? n - at : max_batch;
+        bool last = at + take == n;
+        lvk_step_item item = {.seq = s, .ids = ids + at, .n = take, .what = last ? LVK_OUT_LOGITS : LVK_OUT_NONE,
+                              .out = last ? r : NULL};
+        if (!lvk_model_step(m, &item, 1, err))
+            return false;
+        at += take;
+    }
+    return true;
+}
+
+static bool score(lvk_model *m, lvk_sequence *seq, const int32_t *ids, size_t n_ids, int ctx, int max_chunks, int bos,
+                  ppl_result *res, lvk_err *err)
+{
+    lvk_model_info info = lvk_model_get_info(m);
+    int vocab = info.cfg->vocab_size, first = ctx / 2;
     int n_chunks = (int)(n_ids / (size_t)ctx);
     if (max_chunks > 0 && max_chunks < n_chunks)
         n_chunks = max_chunks;
@@ -103,14 +121,14 @@ static bool score(lvk_llama *m, const int32_t *ids, size_t n_ids, int ctx, int m
     for (int c = 0; ok && c < n_chunks; c++) {
         memcpy(chunk, ids + (size_t)c * (size_t)ctx, sizeof(int32_t) * (size_t)ctx);
         chunk[0] = bos;
-        lvk_llama_reset(m);
-        /* the API returns the last position's logits: prefill up to `first`, then one token at a time */
-        ok = lvk_llama_forward(m, chunk, (uint32_t)first + 1, LVK_OUT_LOGITS, 0, &r, err);
+        lvk_sequence_reset(seq);
+        /* a step returns the last position's logits: prefill up to `first`, then one token at a time */
+        ok = forward(m, seq, chunk, (uint32_t)first + 1, info.max_batch, &r, err);
         for (int pos = first; ok && pos < ctx - 1; pos++) {
             double nll = nll_of(logits, vocab, chunk[pos + 1]);
             sum += nll, sum2 += nll * nll, count++;
             if (pos + 1 < ctx - 1)
-                ok = lvk_llama_forward(m, &chunk[pos + 1], 1, LVK_OUT_LOGITS, 0, &r, err);
+                ok = forward(m, seq, &chunk[pos + 1], 1, info.max_batch, &r, err);
         }
     }
     free(logits);
@@ -122,6 +140,37 @@ static bool score(lvk_llama *m, const int32_t *ids, size_t n_ids, int ctx, int m
     res->stderr_ppl = count > 1 && var > 0 ? res->ppl * sqrt(var / (double)(count - 1)) : 0;
     res->tokens = count;
     res->chunks = n_chunks;
+    return true;
+}
+
+/* Called once the tokenizer is open, before the load: the text's ids, and --ctx checked. */
+typedef struct encode_job {
+    const char *text, *path;
+    size_t len;
+    int ctx; /* 0: the model's context, at most 512 */
+    int32_t *ids;
+    size_t n_ids;
+    int bos;
+    bool refused;
+} encode_job;
+
+static bool encode_text(void *user, const lvk_model_config *cfg, const lvk_tokenizer *tok, uint32_t context,
+                        lvk_err *err)
+{
+    encode_job *j = user;
+    j->refused = true;
+    if (!j->ctx)
+        j->ctx = (int)context < 512 ? (int)context : 512;
+    if (j->ctx > cfg->max_seq_len)
+        return lvk_fail(err, "--ctx %d is longer than the model's context of %d tokens", j->ctx, cfg->max_seq_len);
+    if (!lvk_tokenizer_encode(tok, j->text, j->len, LVK_ENCODE_BOS, &j->ids, &j->n_ids, err)) {
+        lvk_err_prefix(err, "%s", j->path);
+        return false;
+    }
+    if (j->n_ids < (size_t)j->ctx)
+        return lvk_fail(err, "the text is %zu tokens long: it needs at least --ctx %d", j->n_ids, j->ctx);
+    j->bos = lvk_tokenizer_bos_id(tok);
+    j->refused = false;
     return true;
 }
 
@@ -189,74 +238,35 @@ static int run(int argc, char **argv)
         fprintf(stderr, "error: %s\n", err.msg);
         return 2;
     }
-    lvk_model_files files;
-    if (!lvk_model_files_open(&files, &req, &err)) {
-        fprintf(stderr, "error: %s\n", err.msg);
-        free(text);
-        return 4;
-    }
-    lvk_info("model: %s (%s)", files.cfg.name[0] ? files.cfg.name : "unnamed", files.ckpt_path);
-    if (!ctx)
-        ctx = files.cfg.max_seq_len < 512 ? files.cfg.max_seq_len : 512;
-    int32_t *ids = NULL;
-    size_t n_ids = 0;
+    /* the text is encoded, and its length checked, before the model goes to the device */
+    encode_job job = {.text = text, .len = len, .path = text_path, .ctx = ctx};
+    lvk_open_params params = {.files = req, .device = device, .context = (uint32_t)ctx,
+                              .progress = lvk_stderr_is_terminal(), .before_load = encode_text, .user = &job};
+    lvk_model *m = NULL;
+    lvk_sequence *seq = NULL;
     int rc = 0;
-    if (ctx > files.cfg.max_seq_len) {
-        fprintf(stderr, "error: --ctx %d is longer than the model's context of %d tokens\n", ctx,
-                files.cfg.max_seq_len);
-        rc = 2;
-    } else if (!lvk_tokenizer_encode(files.tok, text, len, LVK_ENCODE_BOS, &ids, &n_ids, &err)) {
-        fprintf(stderr, "error: %s: %s\n", text_path, err.msg);
-        rc = 2;
-    }
-    free(text);
-    if (rc) {
-        lvk_model_files_close(&files);
-        return rc;
-    }
-    int bos = lvk_tokenizer_bos_id(files.tok);
-
-    lvk_instance inst;
-    lvk_device d;
-    lvk_llama m;
-    int index = 0;
-    if (!lvk_instance_create(&inst, &err)) {
-        fprintf(stderr, "error: %s\n", err.msg);
-        free(ids);
-        lvk_model_files_close(&files);
-        return 3;
-    }
-    if (!lvk_device_choose(&inst, device, &index, &err) || !lvk_device_create(&d, &inst, index, &err)) {
-        fprintf(stderr, "error: %s\n", err.msg);
-        lvk_instance_destroy(&inst);
-        free(ids);
-        lvk_model_files_close(&files);
-        return 3;
-    }
-    lvk_llama_options opt = {.max_seq = (uint32_t)ctx, .progress = lvk_stderr_is_terminal()};
     ppl_result res = {0};
-    if (!lvk_llama_load(&m, &d, &files.cfg, &files.ck, &opt, &err)) {
+    if (!lvk_model_open(&m, &params, &err) || !lvk_model_new_sequence(m, &seq, &err)) {
         fprintf(stderr, "error: %s\n", err.msg);
-        rc = 5;
+        rc = job.refused ? 2 : 4;
     } else {
-        lvk_model_files_drop_ckpt(&files);
         double t0 = lvk_now();
-        if (!score(&m, ids, n_ids, ctx, max_chunks, bos, &res, &err)) {
+        if (!score(m, seq, job.ids, job.n_ids, job.ctx, max_chunks, job.bos, &res, &err)) {
             fprintf(stderr, "error: %s\n", err.msg);
             rc = 5;
         } else if (json) {
             printf("{\"ppl\": %.6f, \"ppl_stderr\": %.6f, \"tokens\": %zu, \"chunks\": %d, \"ctx\": %d}\n", res.ppl,
-                   res.stderr_ppl, res.tokens, res.chunks, ctx);
+                   res.stderr_ppl, res.tokens, res.chunks, job.ctx);
         } else {
             printf("perplexity: %.4f +- %.4f over %zu tokens (%d chunks of %d, %.1f s)\n", res.ppl, res.stderr_ppl,
-                   res.tokens, res.chunks, ctx, lvk_now() - t0);
+                   res.tokens, res.chunks, job.ctx, lvk_now() - t0);
         }
-        lvk_llama_destroy(&m);
     }
-    lvk_device_destroy(&d);
-    lvk_instance_destroy(&inst);
-    free(ids);
-    lvk_model_files_close(&files);
+    if (seq)
+        lvk_model_free_sequence(m, seq);
+    lvk_model_close(m);
+    free(text);
+    free(job.ids);
     if (!rc && lvk_validation_error_count()) {
         fprintf(stderr, "error: the Vulkan validation layer reported %d error(s)\n", lvk_validation_error_count());
         rc = 1;

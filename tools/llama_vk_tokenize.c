@@ -7,24 +7,32 @@
 
 #include "base/platform.h"
 #include "base/utf8.h"
+#include "io/chat_messages.h"
+#include "io/chat_template.h"
 #include "io/config.h"
 #include "io/tokenizer.h"
 
 static const char usage[] =
     "usage: llama-vk-tokenize -V 2|3 [-F tokenizer.model] [--models-dir DIR] [--no-bos] [--special] [--json]\n"
     "                         [-f FILE | TEXT] [--decode ID...] [--bench]\n"
+    "       llama-vk-tokenize --chat-template llama2|llama3 --messages FILE.json [--no-generation-prompt] [--json]\n"
     "Encodes TEXT (or the exact bytes of FILE) and prints one 'id<TAB>piece' line per token; --json prints\n"
     "{\"ids\": [...], \"pieces\": [...]}. Pieces are the tokens as written in the tokenizer file; bytes that are\n"
     "not valid UTF-8 show as \\xNN. -V picks the model (2: LLaMA-2 SentencePiece, 3: LLaMA-3 tiktoken);\n"
     "without -F the model config's tokenizer.model is looked up (config folder, --models-dir,\n"
     "$LLAMA_VK_MODELS, ./models). BOS is added unless --no-bos. --special turns special-token text\n"
     "(<s>, <|eot_id|>) into its id; otherwise it is ordinary text. --decode prints the text of the ids.\n"
-    "--bench reports the tokenizer file's load time and encoding speed (MB/s) on mixed English/Chinese text.\n";
+    "--bench reports the tokenizer file's load time and encoding speed (MB/s) on mixed English/Chinese text.\n"
+    "--chat-template renders the conversation of FILE.json ({\"messages\": [{\"role\", \"content\"}, ...]} or the\n"
+    "bare array) as the chat model expects it, ending with the assistant's header (unless\n"
+    "--no-generation-prompt); -V defaults to the template's model.\n";
 
 typedef struct options {
     int version;
-    const char *tokenizer_path, *models_dir, *input_file, *text;
-    bool no_bos, special, json, bench, decode;
+    const char *tokenizer_path, *models_dir, *input_file, *text, *messages_file;
+    bool no_bos, special, json, bench, decode, no_generation_prompt;
+    bool has_template;
+    lvk_chat_template chat_template;
     int first_id_arg, argc;
     char **argv;
 } options;
@@ -246,6 +254,21 @@ static int parse_args(int argc, char **argv, options *o)
             o->special = true;
         } else if (strcmp(a, "--json") == 0) {
             o->json = true;
+        } else if (strcmp(a, "--chat-template") == 0 && has_value) {
+            lvk_err err;
+            if (!lvk_chat_template_from_name(argv[++i], &o->chat_template, &err)) {
+                fprintf(stderr, "error: --chat-template: %s\n", err.msg);
+                return 2;
+            }
+            if (o->chat_template == LVK_CHAT_TEMPLATE_NONE) {
+                fprintf(stderr, "error: --chat-template none renders nothing; give llama2 or llama3\n");
+                return 2;
+            }
+            o->has_template = true;
+        } else if (strcmp(a, "--messages") == 0 && has_value) {
+            o->messages_file = argv[++i];
+        } else if (strcmp(a, "--no-generation-prompt") == 0) {
+            o->no_generation_prompt = true;
         } else if (strcmp(a, "--bench") == 0) {
             o->bench = true;
         } else if (strcmp(a, "--decode") == 0) {
@@ -262,15 +285,47 @@ static int parse_args(int argc, char **argv, options *o)
             o->text = a;
         }
     }
+    if (o->has_template != (o->messages_file != NULL)) {
+        fprintf(stderr, "error: --chat-template and --messages go together\n%s", usage);
+        return 2;
+    }
+    if (o->has_template && (o->text || o->input_file || o->decode || o->bench)) {
+        fprintf(stderr, "error: --chat-template renders --messages FILE; it takes no TEXT, -f, --decode or --bench\n");
+        return 2;
+    }
+    if (o->version == 0 && o->has_template)
+        o->version = o->chat_template == LVK_CHAT_TEMPLATE_LLAMA2 ? 2 : 3;
     if (o->version == 0) {
         fprintf(stderr, "error: -V 2|3 is required (which model's tokenizer)\n%s", usage);
         return 2;
     }
+    if (o->has_template)
+        return -1;
     if (!o->bench && !o->decode && !o->text == !o->input_file) {
         fprintf(stderr, "error: give either TEXT or -f FILE\n%s", usage);
         return 2;
     }
     return -1;
+}
+
+static int render_chat(const lvk_tokenizer *tok, const options *o)
+{
+    lvk_chat chat;
+    lvk_chat_init(&chat);
+    lvk_err err;
+    int32_t *ids = NULL;
+    size_t n_ids = 0;
+    if (!lvk_chat_load_json(o->messages_file, &chat, &err) ||
+        !lvk_chat_render(o->chat_template, tok, chat.messages, chat.n, !o->no_generation_prompt, &ids, &n_ids,
+                         &err)) {
+        fprintf(stderr, "error: %s\n", err.msg);
+        lvk_chat_free(&chat);
+        return 1;
+    }
+    int rc = print_tokens(tok, ids, n_ids, o->json);
+    free(ids);
+    lvk_chat_free(&chat);
+    return rc;
 }
 
 static int run(int argc, char **argv)
@@ -288,8 +343,8 @@ static int run(int argc, char **argv)
         fprintf(stderr, "error: %s\n", err.msg);
         return 1;
     }
-    if (o.decode) {
-        rc = decode_ids(tok, &o);
+    if (o.decode || o.has_template) {
+        rc = o.decode ? decode_ids(tok, &o) : render_chat(tok, &o);
         lvk_tokenizer_free(tok);
         return rc;
     }

@@ -5,6 +5,6 @@
 
 bool lvk_env_flag(const char *name)
 {
-    const char *v = getenv(name);
+    const char *v = lvk_getenv(name);
     return v && *v && strcmp(v, "0") != 0;
 }

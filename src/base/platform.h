@@ -36,9 +36,17 @@ bool lvk_stderr_is_terminal(void);
 uint64_t lvk_system_memory_total(void);
 uint64_t lvk_system_memory_available(void);
 
+/* An environment variable as UTF-8, NULL if unset. getenv gives Windows' ANSI code page, which
+ * turns LLAMA_VK_MODELS=C:\Users\张三\models into question marks. The string stays valid until
+ * the next call for the same name. */
+const char *lvk_getenv(const char *name);
+
 /* The off-switches for optional fast paths (DESIGN §3: fragile drivers need one for each):
  * true when the environment variable is set to anything but "" or "0". */
 bool lvk_env_flag(const char *name);
+
+/* Sets (value NULL: removes) an environment variable of this process; programs it starts inherit it. */
+bool lvk_setenv(const char *name, const char *value);
 
 /* Runs main_fn with the command line as UTF-8. On Windows the argv the C runtime gives is in
  * the ANSI code page, so the wide command line is converted and the console is switched to

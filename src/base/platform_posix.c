@@ -7,7 +7,9 @@
 #ifndef _WIN32
 
 #include <errno.h>
+#include <stdlib.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -112,7 +114,14 @@ uint64_t lvk_system_memory_available(void)
     return lvk_system_memory_total();
 }
 
+const char *lvk_getenv(const char *name) { return getenv(name); }
+
 int lvk_run_main(int argc, char **argv, int (*main_fn)(int argc, char **argv)) { return main_fn(argc, argv); }
+
+bool lvk_setenv(const char *name, const char *value)
+{
+    return (value ? setenv(name, value, 1) : unsetenv(name)) == 0;
+}
 
 #else
 typedef int lvk_platform_posix_unused; /* this file is empty on Windows */

@@ -3,6 +3,7 @@
 #ifdef _WIN32
 #include <windows.h>
 #include <shellapi.h>
+#include <fcntl.h>
 #include <io.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,12 +143,44 @@ uint64_t lvk_system_memory_available(void)
     return GlobalMemoryStatusEx(&ms) ? (uint64_t)ms.ullAvailPhys : 0;
 }
 
+/* One UTF-8 copy per variable name, replaced on the next call for that name. The few names the
+ * programs read (LLAMA_VK_MODELS, LLAMA_VK_DEVICE, the off-switches) fit. */
+#define ENV_SLOTS 16
+static struct {
+    char name[64];
+    char *value;
+} env_slots[ENV_SLOTS];
+
+const char *lvk_getenv(const char *name)
+{
+    int slot = -1;
+    for (int i = 0; i < ENV_SLOTS && slot < 0; i++)
+        if (!env_slots[i].name[0] || strcmp(env_slots[i].name, name) == 0)
+            slot = i;
+    wchar_t *wname = utf8_to_wide(name);
+    if (slot < 0 || strlen(name) >= sizeof env_slots[slot].name || !wname) {
+        free(wname);
+        return getenv(name); /* more names than slots: the ANSI value, as before */
+    }
+    const wchar_t *wvalue = _wgetenv(wname);
+    free(wname);
+    snprintf(env_slots[slot].name, sizeof env_slots[slot].name, "%s", name);
+    free(env_slots[slot].value);
+    env_slots[slot].value = wvalue ? wide_to_utf8(wvalue) : NULL;
+    return env_slots[slot].value;
+}
+
 int lvk_run_main(int argc, char **argv, int (*main_fn)(int argc, char **argv))
 {
     (void)argc;
     (void)argv;
     SetConsoleOutputCP(CP_UTF8);
     SetConsoleCP(CP_UTF8);
+    /* Byte for byte what the program writes, as on Linux: in text mode the C runtime turns every
+     * "\n" into "\r\n", so --json output and token lists piped to a file differed from the Linux
+     * build's. The console itself starts a new line at a bare "\n". */
+    _setmode(_fileno(stdout), _O_BINARY);
+    _setmode(_fileno(stderr), _O_BINARY);
     int wargc = 0;
     wchar_t **wargv = CommandLineToArgvW(GetCommandLineW(), &wargc);
     if (!wargv) {
@@ -170,6 +203,11 @@ int lvk_run_main(int argc, char **argv, int (*main_fn)(int argc, char **argv))
     }
     LocalFree(wargv);
     return rc;
+}
+
+bool lvk_setenv(const char *name, const char *value)
+{
+    return _putenv_s(name, value ? value : "") == 0; /* "" removes it */
 }
 
 #else

@@ -5,12 +5,15 @@
 
 #include <cjson/cJSON.h>
 
+#include "base/console.h"
 #include "base/log.h"
 #include "llamavk/llamavk.h"
+#include "model/chat_session.h"
 #include "vk/device_report.h"
 
 static const char *usage =
     "usage: llama-vk [-V 2|3|demo2|demo3] [-C config.json] [-M model.ckpt] [-F tokenizer.model] -p PROMPT [options]\n"
+    "       llama-vk --chat [model options] [--system TEXT] [-f conversation.json [--json]]\n"
     "       llama-vk --list-devices [--json]\n"
     "\n"
     "model:\n"
@@ -35,6 +38,12 @@ static const char *usage =
     "  --top-p P            nucleus sampling (default 0.95; 1 = off)\n"
     "  --repeat-penalty R   discourage the last 64 tokens (default 1.0 = off)\n"
     "  --seed S             random seed (default: from the clock)\n"
+    "chat:\n"
+    "  --chat, -i           talk with a chat / instruct model: a line is a turn (a trailing \\ continues it);\n"
+    "                       /reset, /system TEXT, /exit; Ctrl-C stops an answer. With -f FILE (OpenAI-style\n"
+    "                       {\"messages\": [...]}) it answers the file's last user turn and exits\n"
+    "  --chat-template T    llama2 or llama3 (default: the config's \"chat_template\")\n"
+    "  --system TEXT        the system prompt;  --system-file FILE: read it from a file\n"
     "device:\n"
     "  --device N|NAME      device index or name substring (default: $LLAMA_VK_DEVICE, else the best GPU)\n"
     "  --batch N            tokens per prefill step (default 64)\n"
@@ -48,7 +57,8 @@ static const char *usage =
 typedef struct options {
     lvk_model_request model;
     const char *prompt, *prompt_file, *device;
-    bool no_bos, special, json, quiet, force, list_devices;
+    const char *chat_template, *system, *system_file;
+    bool no_bos, special, json, quiet, force, list_devices, chat;
     int n_predict, context, batch;
     lvk_generate_params gen;
     bool seed_given;
@@ -104,6 +114,8 @@ static int parse_args(int argc, char **argv, options *o)
             o->force = true, takes_value = false;
         } else if (!strcmp(a, "--no-crc")) {
             o->model.skip_crc = true, takes_value = false;
+        } else if (!strcmp(a, "--chat") || !strcmp(a, "-i")) {
+            o->chat = true, takes_value = false;
         } else if (!v) {
             fprintf(stderr, "error: %s needs a value (see llama-vk --help)\n", a);
             return 2;
@@ -145,6 +157,12 @@ static int parse_args(int argc, char **argv, options *o)
             o->seed_given = true;
         } else if (!strcmp(a, "--device")) {
             o->device = v;
+        } else if (!strcmp(a, "--chat-template")) {
+            o->chat_template = v;
+        } else if (!strcmp(a, "--system")) {
+            o->system = v;
+        } else if (!strcmp(a, "--system-file")) {
+            o->system_file = v;
         } else {
             fprintf(stderr, "error: unknown argument '%s' (see llama-vk --help)\n", a);
             return 2;
@@ -156,7 +174,11 @@ static int parse_args(int argc, char **argv, options *o)
         if (takes_value)
             i++;
     }
-    if (!o->list_devices && !o->prompt == !o->prompt_file) {
+    if (o->chat && o->prompt) {
+        fprintf(stderr, "error: --chat reads the turns from the console (or a conversation with -f), not -p\n");
+        return 2;
+    }
+    if (!o->list_devices && !o->chat && !o->prompt == !o->prompt_file) {
         fprintf(stderr, "error: give the prompt with -p TEXT or -f FILE (see llama-vk --help)\n");
         return 2;
     }
@@ -245,11 +267,11 @@ static void on_text(void *user, const char *text, size_t len)
 
 static const char *stop_text(lvk_stop_reason r)
 {
-    return r == LVK_STOP_EOS ? "eos" : r == LVK_STOP_LIMIT ? "limit" : "context";
+    return r == LVK_STOP_EOS ? "eos" : r == LVK_STOP_LIMIT ? "limit" : r == LVK_STOP_CONTEXT ? "context" : "cancelled";
 }
 
 static void print_json(const int32_t *prompt, size_t n_prompt, const lvk_generate_result *g, const text_sink *sink,
-                       const lvk_llama *m)
+                       const lvk_model_info *info)
 {
     cJSON *root = cJSON_CreateObject();
     cJSON *p = cJSON_AddArrayToObject(root, "prompt_ids");
@@ -261,8 +283,9 @@ static void print_json(const int32_t *prompt, size_t n_prompt, const lvk_generat
     cJSON_AddStringToObject(root, "text", sink->buf ? sink->buf : "");
     cJSON_AddStringToObject(root, "stop", stop_text(g->stop));
     cJSON *t = cJSON_AddObjectToObject(root, "timings");
-    cJSON_AddNumberToObject(t, "load_s", m->load_seconds);
-    cJSON_AddNumberToObject(t, "load_gbps", m->load_seconds > 0 ? (double)m->weight_bytes / m->load_seconds / 1e9 : 0);
+    cJSON_AddNumberToObject(t, "load_s", info->load_seconds);
+    cJSON_AddNumberToObject(t, "load_gbps",
+                            info->load_seconds > 0 ? (double)info->weight_bytes / info->load_seconds / 1e9 : 0);
     cJSON_AddNumberToObject(t, "prefill_s", g->prefill_seconds);
     cJSON_AddNumberToObject(t, "prefill_tok_s", g->prefill_seconds > 0 ? (double)n_prompt / g->prefill_seconds : 0);
     cJSON_AddNumberToObject(t, "decode_s", g->decode_seconds);
@@ -276,115 +299,312 @@ static void print_json(const int32_t *prompt, size_t n_prompt, const lvk_generat
     cJSON_Delete(root);
 }
 
-static void print_timings(size_t n_prompt, const lvk_generate_result *g, const lvk_llama *m)
+static void print_timings(size_t n_prompt, const lvk_generate_result *g, const lvk_model_info *info)
 {
-    fprintf(stderr, "\nload:    %.2f s, %.2f GB of weights, %.2f GB/s\n", m->load_seconds, (double)m->weight_bytes / 1e9,
-            m->load_seconds > 0 ? (double)m->weight_bytes / m->load_seconds / 1e9 : 0);
+    fprintf(stderr, "\nload:    %.2f s, %.2f GB of weights, %.2f GB/s\n", info->load_seconds,
+            (double)info->weight_bytes / 1e9,
+            info->load_seconds > 0 ? (double)info->weight_bytes / info->load_seconds / 1e9 : 0);
     fprintf(stderr, "prompt:  %zu tokens in %.2f s, %.2f tok/s\n", n_prompt, g->prefill_seconds,
             g->prefill_seconds > 0 ? (double)n_prompt / g->prefill_seconds : 0);
     fprintf(stderr, "decode:  %zu tokens in %.2f s, %.2f tok/s\n", g->n_ids, g->decode_seconds,
             g->decode_seconds > 0 ? (double)g->n_decode_steps / g->decode_seconds : 0);
     if (g->stop == LVK_STOP_CONTEXT)
-        fprintf(stderr, "stopped: the context of %u tokens is full%s\n", m->max_seq,
-                m->max_seq < (uint32_t)m->cfg.max_seq_len ? " (raise it with -c)" : ", the most this model allows");
+        fprintf(stderr, "stopped: the context of %u tokens is full%s\n", info->context,
+                info->context < (uint32_t)info->cfg->max_seq_len ? " (raise it with -c)" : ", the most this model allows");
+}
+
+/* The prompt, tokenized once the tokenizer is open and checked against the context before the load. */
+typedef struct prompt_ids {
+    const options *o;
+    int32_t *ids;
+    size_t n;
+    bool refused;
+} prompt_ids;
+
+static bool tokenize_prompt(void *user, const lvk_model_config *cfg, const lvk_tokenizer *tok, uint32_t context,
+                            lvk_err *err)
+{
+    prompt_ids *p = user;
+    char *text = NULL;
+    size_t len = 0;
+    int flags = (p->o->no_bos ? 0 : LVK_ENCODE_BOS) | (p->o->special ? LVK_ENCODE_SPECIAL : 0);
+    bool ok = read_prompt(p->o, &text, &len, err) && lvk_tokenizer_encode(tok, text, len, flags, &p->ids, &p->n, err);
+    free(text);
+    if (!ok)
+        lvk_err_prefix(err, "prompt");
+    /* the prompt and at least one token to generate */
+    ok = ok && lvk_context_fits(0, (uint64_t)p->n + 1, context, err);
+    if (!ok && p->n)
+        lvk_err_prefix(err, "the prompt is %zu tokens long (the model allows a context of %d)", p->n, cfg->max_seq_len);
+    p->refused = !ok;
+    return ok;
+}
+
+/* How the model is opened, from the command line (generation and chat alike). */
+static lvk_open_params open_params(const options *o)
+{
+    lvk_open_params params = {
+        .files = o->model,
+        .device = o->device,
+        .context = (uint32_t)o->context,
+        .max_batch = (uint32_t)o->batch,
+        .force = o->force,
+        .progress = !o->quiet && lvk_stderr_is_terminal(),
+        .quiet = o->quiet,
+    };
+    return params;
+}
+
+/* A run that went well still fails when the validation layer (on in CI) reported an error. */
+static int exit_code(int rc)
+{
+    if (!rc && lvk_validation_error_count()) {
+        fprintf(stderr, "error: the Vulkan validation layer reported %d error(s)\n", lvk_validation_error_count());
+        return 1;
+    }
+    return rc;
 }
 
 static int generate(const options *o)
 {
     lvk_err err = {{0}};
-    lvk_model_files files;
-    if (!lvk_model_files_open(&files, &o->model, &err)) {
-        fprintf(stderr, "error: %s\n", err.msg);
-        return 4;
-    }
-    if (!o->quiet)
-        lvk_info("model: %s (%s)", files.cfg.name[0] ? files.cfg.name : "unnamed", files.ckpt_path);
-    if (files.notes[0] && !o->quiet)
-        lvk_info("%s", files.notes);
-    char *text = NULL;
-    size_t len = 0;
-    int32_t *prompt = NULL;
-    size_t n_prompt = 0;
-    int flags = (o->no_bos ? 0 : LVK_ENCODE_BOS) | (o->special ? LVK_ENCODE_SPECIAL : 0);
-    if (!read_prompt(o, &text, &len, &err) ||
-        !lvk_tokenizer_encode(files.tok, text, len, flags, &prompt, &n_prompt, &err)) {
-        fprintf(stderr, "error: prompt: %s\n", err.msg);
-        free(text);
-        lvk_model_files_close(&files);
-        return 4;
-    }
-    free(text);
-
-    uint32_t context = o->context ? (uint32_t)o->context
-                                  : (files.cfg.max_seq_len < 4096 ? (uint32_t)files.cfg.max_seq_len : 4096u);
-    if (context > (uint32_t)files.cfg.max_seq_len) {
-        fprintf(stderr, "error: -c %u is longer than the model's context of %d tokens\n", context, files.cfg.max_seq_len);
-        free(prompt);
-        lvk_model_files_close(&files);
-        return 2;
-    }
-    if (n_prompt >= context) {
-        fprintf(stderr, "error: the prompt is %zu tokens long but the context holds %u: shorten it or raise -c (the "
-                        "model allows %d)\n", n_prompt, context, files.cfg.max_seq_len);
-        free(prompt);
-        lvk_model_files_close(&files);
-        return 4;
-    }
-
+    prompt_ids prompt = {.o = o};
+    lvk_open_params params = open_params(o);
+    params.before_load = tokenize_prompt;
+    params.user = &prompt;
+    lvk_model *model = NULL;
+    lvk_sequence *seq = NULL;
     int rc = 0;
-    lvk_instance inst;
-    lvk_device dev;
-    lvk_llama model;
-    int index = 0;
-    bool have_inst = false, have_dev = false, have_model = false;
-    if (!(have_inst = lvk_instance_create(&inst, &err)) || !lvk_device_choose(&inst, o->device, &index, &err) ||
-        !(have_dev = lvk_device_create(&dev, &inst, index, &err))) {
+    if (!lvk_model_open(&model, &params, &err) || !lvk_model_new_sequence(model, &seq, &err)) {
         fprintf(stderr, "error: %s\n", err.msg);
-        rc = 3;
-    }
-    if (!rc && !o->quiet)
-        lvk_info("device: [%d] %s (%s)", index, dev.info->name, dev.info->driver_name);
-    lvk_llama_options lopt = {
-        .max_seq = context,
-        .max_batch = (uint32_t)o->batch,
-        .force = o->force,
-        .progress = !o->quiet && lvk_stderr_is_terminal(),
-    };
-    if (!rc && !(have_model = lvk_llama_load(&model, &dev, &files.cfg, &files.ck, &lopt, &err))) {
-        fprintf(stderr, "error: %s\n", err.msg);
-        rc = 5;
+        rc = prompt.refused ? 4 : 5;
     }
     if (!rc) {
-        lvk_model_files_drop_ckpt(&files);
+        lvk_model_info info = lvk_model_get_info(model);
         text_sink sink = {.stream = !o->json};
         lvk_generate_result g;
-        if (!lvk_generate(&model, files.tok, prompt, n_prompt, &o->gen, on_text, &sink, &g, &err)) {
+        if (!lvk_model_generate(model, seq, prompt.ids, prompt.n, &o->gen, on_text, &sink, &g, &err)) {
             fprintf(stderr, "\nerror: %s\n", err.msg);
             rc = 5;
         } else {
             if (o->json)
-                print_json(prompt, n_prompt, &g, &sink, &model);
+                print_json(prompt.ids, prompt.n, &g, &sink, &info);
             else
                 fputc('\n', stdout);
             if (!o->quiet)
-                print_timings(n_prompt, &g, &model);
+                print_timings(prompt.n, &g, &info);
             free(g.ids);
         }
         free(sink.buf);
     }
-    if (have_model)
-        lvk_llama_destroy(&model);
-    if (have_dev)
-        lvk_device_destroy(&dev);
-    if (have_inst)
-        lvk_instance_destroy(&inst);
-    free(prompt);
-    lvk_model_files_close(&files);
-    if (!rc && lvk_validation_error_count()) {
-        fprintf(stderr, "error: the Vulkan validation layer reported %d error(s)\n", lvk_validation_error_count());
-        rc = 1;
+    if (model)
+        lvk_model_free_sequence(model, seq);
+    lvk_model_close(model);
+    free(prompt.ids);
+    return exit_code(rc);
+}
+
+/* ---- chat ------------------------------------------------------------------------------------------------- */
+
+static void stream_text(void *user, const char *text, size_t len)
+{
+    (void)user;
+    fwrite(text, 1, len, stdout);
+    fflush(stdout);
+}
+
+static bool stop_on_ctrl_c(void *user)
+{
+    (void)user;
+    return lvk_interrupt_take();
+}
+
+/* A turn typed at the console: lines ending in a backslash go on to the next. */
+static lvk_read_result read_turn(char **text, size_t *len)
+{
+    *text = NULL;
+    *len = 0;
+    for (;;) {
+        char *line = NULL;
+        size_t n = 0;
+        lvk_read_result r = lvk_console_read_line(&line, &n);
+        if (r != LVK_READ_LINE) {
+            free(*text);
+            *text = NULL;
+            return *len && r == LVK_READ_END ? LVK_READ_END : r;
+        }
+        bool more = n > 0 && line[n - 1] == '\\';
+        if (more)
+            line[n - 1] = '\n'; /* the backslash becomes the line break it stood for */
+        char *t = realloc(*text, *len + n + 1);
+        if (!t) {
+            free(line);
+            free(*text);
+            *text = NULL;
+            return LVK_READ_END;
+        }
+        memcpy(t + *len, line, n);
+        *len += n;
+        t[*len] = '\0';
+        *text = t;
+        free(line);
+        if (!more)
+            return LVK_READ_LINE;
+        fputs(". ", stdout);
+        fflush(stdout);
     }
-    return rc;
+}
+
+static void print_turn_stats(const lvk_chat_turn *t)
+{
+    if (t->dropped_turns)
+        fprintf(stderr, "(the context was full: the %zu oldest turn%s dropped, the rest prefilled again)\n",
+                t->dropped_turns, t->dropped_turns == 1 ? " was" : "s were");
+    fprintf(stderr, "(%zu new tokens prefilled after %zu in the cache; %zu tokens at %.2f tok/s%s)\n",
+            t->prefill_tokens, t->cached_tokens, t->g.n_ids,
+            t->g.decode_seconds > 0 ? (double)t->g.n_decode_steps / t->g.decode_seconds : 0,
+            t->g.stop == LVK_STOP_CANCELLED ? ", stopped by Ctrl-C" : t->g.stop == LVK_STOP_LIMIT ? ", -n reached" : "");
+}
+
+static void print_chat_json(const lvk_chat_turn *t)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "text", t->text ? t->text : "");
+    cJSON *gen = cJSON_AddArrayToObject(root, "generated_ids");
+    for (size_t i = 0; i < t->g.n_ids; i++)
+        cJSON_AddItemToArray(gen, cJSON_CreateNumber(t->g.ids[i]));
+    cJSON_AddStringToObject(root, "stop", stop_text(t->g.stop));
+    cJSON_AddNumberToObject(root, "prefill_tokens", (double)t->prefill_tokens);
+    cJSON *timings = cJSON_AddObjectToObject(root, "timings");
+    cJSON_AddNumberToObject(timings, "prefill_s", t->g.prefill_seconds);
+    cJSON_AddNumberToObject(timings, "decode_s", t->g.decode_seconds);
+    cJSON_AddNumberToObject(timings, "ttft_s", t->g.first_token_seconds);
+    char *text = cJSON_Print(root);
+    if (text)
+        printf("%s\n", text);
+    cJSON_free(text);
+    cJSON_Delete(root);
+}
+
+/* The interactive loop; returns the exit code. */
+static int chat_loop(lvk_chat_session *s, const options *o)
+{
+    if (!o->quiet)
+        fprintf(stderr, "chat (%s template): a line is a turn, a trailing \\ continues it; /reset, /system TEXT, "
+                        "/exit; Ctrl-C stops an answer\n",
+                lvk_chat_template_name(s->tmpl));
+    lvk_generate_params gp = o->gen;
+    gp.should_stop = stop_on_ctrl_c;
+    lvk_interrupt_watch();
+    for (;;) {
+        fputs("> ", stdout);
+        fflush(stdout);
+        char *text = NULL;
+        size_t len = 0;
+        lvk_read_result r = read_turn(&text, &len);
+        if (r == LVK_READ_END) {
+            fputc('\n', stdout);
+            break;
+        }
+        if (r == LVK_READ_INTERRUPTED) {
+            fputs("\n(Ctrl-C: /exit to leave)\n", stdout);
+            continue;
+        }
+        lvk_err err = {{0}};
+        if (!strcmp(text, "/exit") || !strcmp(text, "/quit")) {
+            free(text);
+            break;
+        } else if (!strcmp(text, "/reset")) {
+            lvk_chat_session_reset(s);
+            fputs("(a new conversation)\n", stdout);
+        } else if (!strncmp(text, "/system", 7) && (text[7] == ' ' || text[7] == '\0')) {
+            const char *sys = text[7] ? text + 8 : NULL;
+            if (!lvk_chat_session_set_system(s, sys, sys ? strlen(sys) : 0, &err))
+                fprintf(stderr, "error: %s\n", err.msg);
+            else
+                fputs(sys ? "(system prompt set; the conversation is prefilled again)\n" : "(no system prompt)\n",
+                      stdout);
+        } else if (len > 0) {
+            lvk_interrupt_take(); /* a Ctrl-C from before this turn does not stop it */
+            lvk_chat_turn t;
+            if (!lvk_chat_session_reply(s, text, len, &gp, stream_text, NULL, &t, &err)) {
+                fprintf(stderr, "\nerror: %s\n", err.msg);
+            } else {
+                fputc('\n', stdout);
+                fflush(stdout);
+                if (!o->quiet)
+                    print_turn_stats(&t);
+                free(t.g.ids);
+                free(t.text);
+            }
+        }
+        free(text);
+    }
+    return 0;
+}
+
+static int chat(const options *o)
+{
+    lvk_err err = {{0}};
+    lvk_open_params params = open_params(o);
+    lvk_model *model = NULL;
+    lvk_chat_session session = {0};
+    lvk_chat conversation;
+    lvk_chat_init(&conversation);
+    char *system = NULL;
+    size_t system_len = 0;
+    int rc = 0;
+    /* Everything the user gave is read and checked before the model loads. */
+    if ((o->prompt_file && !lvk_chat_load_json(o->prompt_file, &conversation, &err)) ||
+        (o->system_file && !lvk_chat_read_text_file(o->system_file, &system, &system_len, &err))) {
+        fprintf(stderr, "error: %s\n", err.msg);
+        lvk_chat_free(&conversation);
+        return 4;
+    }
+    if (!lvk_model_open(&model, &params, &err)) {
+        fprintf(stderr, "error: %s\n", err.msg);
+        rc = 5;
+    }
+    lvk_chat_template tmpl = model ? lvk_model_get_info(model).cfg->chat_template : LVK_CHAT_TEMPLATE_NONE;
+    if (!rc && ((o->chat_template && !lvk_chat_template_from_name(o->chat_template, &tmpl, &err)) ||
+                !lvk_chat_session_init(&session, model, tmpl, &err))) {
+        fprintf(stderr, "error: %s\n", err.msg);
+        rc = 2;
+    }
+    if (!rc && o->prompt_file) {
+        /* the file's conversation, with --system / --system-file in place of its own system message */
+        lvk_chat_free(&session.chat);
+        session.chat = conversation;
+        lvk_chat_init(&conversation);
+    }
+    const char *sys = system ? system : o->system;
+    if (!rc && sys && !lvk_chat_session_set_system(&session, sys, system ? system_len : strlen(sys), &err)) {
+        fprintf(stderr, "error: %s\n", err.msg);
+        rc = 4;
+    }
+    if (!rc && o->prompt_file) {
+        lvk_chat_turn t;
+        if (!lvk_chat_session_reply(&session, NULL, 0, &o->gen, o->json ? NULL : stream_text, NULL, &t, &err)) {
+            fprintf(stderr, "error: %s\n", err.msg);
+            rc = 4;
+        } else {
+            if (o->json)
+                print_chat_json(&t);
+            else
+                fputc('\n', stdout);
+            if (!o->quiet)
+                print_turn_stats(&t);
+            free(t.g.ids);
+            free(t.text);
+        }
+    } else if (!rc) {
+        rc = chat_loop(&session, o);
+    }
+    lvk_chat_session_free(&session);
+    lvk_model_close(model);
+    lvk_chat_free(&conversation);
+    free(system);
+    return exit_code(rc);
 }
 
 static int run(int argc, char **argv)
@@ -397,7 +617,7 @@ static int run(int argc, char **argv)
         return list_devices(o.json);
     if (o.quiet)
         lvk_log_set_level(LVK_LOG_QUIET);
-    return generate(&o);
+    return o.chat ? chat(&o) : generate(&o);
 }
 
 int main(int argc, char **argv) { return lvk_run_main(argc, argv, run); }

@@ -160,7 +160,7 @@ bool lvk_config_parse(const char *json, const char *origin, lvk_model_config *cf
         long at = where && where >= json ? (long)(where - json) : 0;
         return lvk_fail(err, "%s: not valid JSON (near character %ld)", origin, at);
     }
-    static const char *const keys[] = {"name", "model", "tokenizer", "checkpoint", NULL};
+    static const char *const keys[] = {"name", "model", "tokenizer", "checkpoint", "chat_template", NULL};
     bool ok = cJSON_IsObject(root) || lvk_fail(err, "%s: the config must be a JSON object", origin);
     ok = ok && json_only_keys(root, keys, "", origin, err);
     ok = ok && json_string(root, "name", "", origin, false, cfg->name, sizeof cfg->name, err);
@@ -169,6 +169,12 @@ bool lvk_config_parse(const char *json, const char *origin, lvk_model_config *cf
     const cJSON *tok = ok ? json_object(root, "tokenizer", origin, err) : NULL;
     ok = ok && tok && parse_tokenizer(tok, origin, cfg, err);
     ok = ok && json_string(root, "checkpoint", "", origin, false, cfg->checkpoint, sizeof cfg->checkpoint, err);
+    char chat_template[16] = "none";
+    ok = ok && json_string(root, "chat_template", "", origin, false, chat_template, sizeof chat_template, err);
+    if (ok && !lvk_chat_template_from_name(chat_template, &cfg->chat_template, err)) {
+        lvk_err_prefix(err, "%s: key \"chat_template\"", origin);
+        ok = false;
+    }
     cJSON_Delete(root);
     if (ok && !cfg->name[0])
         snprintf(cfg->name, sizeof cfg->name, "%.63s", origin); /* messages need something to call it */
@@ -224,14 +230,19 @@ bool lvk_config_builtin(int version, lvk_model_config *cfg, lvk_err *err)
 
 bool lvk_config_builtin_named(const char *name, lvk_model_config *cfg, lvk_err *err)
 {
+    char names[512] = "";
+    size_t used = 0;
     for (int i = 0; i < lvk_embedded_config_count; i++) {
         if (strcmp(lvk_embedded_configs[i].name, name) == 0) {
             char origin[96];
-            snprintf(origin, sizeof origin, "built-in config %s.json", name);
+            snprintf(origin, sizeof origin, "built-in config %.60s.json", name);
             return lvk_config_parse(lvk_embedded_configs[i].json, origin, cfg, err);
         }
+        int n = snprintf(names + used, sizeof names - used, "%s%s", i ? ", " : "", lvk_embedded_configs[i].name);
+        if (n > 0 && used + (size_t)n < sizeof names)
+            used += (size_t)n;
     }
-    return lvk_fail(err, "built-in config %s.json is missing from this build", name);
+    return lvk_fail(err, "no built-in config \"%.60s\" (built-in: %s)", name, names);
 }
 
 /* ---- files a config names ---------------------------------------------------------------- */
@@ -256,7 +267,7 @@ bool lvk_config_resolve_file(const lvk_model_config *cfg, const char *file, cons
         return true;
     }
     if (!models_dir)
-        models_dir = getenv("LLAMA_VK_MODELS");
+        models_dir = lvk_getenv("LLAMA_VK_MODELS");
     if (!models_dir || !models_dir[0])
         models_dir = "./models";
     const char *dirs[2] = {cfg->dir, models_dir};
@@ -272,7 +283,7 @@ bool lvk_config_resolve_file(const lvk_model_config *cfg, const char *file, cons
             return true;
         }
     }
-    return lvk_fail(err, "%s: not found (tried %s%s%s; set LLAMA_VK_MODELS or --models to the models folder)",
+    return lvk_fail(err, "%s: not found (tried %s%s%s; set LLAMA_VK_MODELS or --models-dir to the models folder)",
                     file, tried[0][0] ? tried[0] : "", tried[0][0] ? " and " : "", tried[1]);
 }
 

@@ -4,18 +4,21 @@
  *    "model": {"dim", "n_layers", "n_heads", "n_kv_heads", "ffn_dim", "vocab_size", "norm_eps", "rope_theta",
  *              "max_seq_len"},
  *    "tokenizer": {"type": "sentencepiece" | "tiktoken", "file", "bos_id", "eos_ids": [..]},
- *    "checkpoint": "file.ckpt"}
+ *    "checkpoint": "file.ckpt",
+ *    "chat_template": "llama2" | "llama3" | "none"}
  *
- * Every key of "model" is required, as are tokenizer.type, bos_id and eos_ids; "name", tokenizer.file and
- * "checkpoint" are optional. An unknown key or a value of the wrong type is an error that names the key.
+ * Every key of "model" is required, as are tokenizer.type, bos_id and eos_ids; "name", tokenizer.file,
+ * "checkpoint" and "chat_template" are optional. "chat_template" says how a chat/instruct model wants a
+ * conversation written (io/chat_template.h); base models have none (absent = "none"). An unknown key or a value of the wrong type is an error that names the key.
  * File names that are not absolute resolve against the config's folder, then the models folder
- * (--models, else $LLAMA_VK_MODELS, else ./models). */
+ * (--models-dir, else $LLAMA_VK_MODELS, else ./models). */
 #ifndef LVK_IO_CONFIG_H
 #define LVK_IO_CONFIG_H
 #include <stdbool.h>
 #include <stddef.h>
 
 #include "base/status.h"
+#include "io/chat_template.h"
 
 struct lvk_ckpt;
 
@@ -31,6 +34,7 @@ typedef struct lvk_model_config {
     int eos_ids[LVK_CONFIG_MAX_EOS];
     int n_eos;
     char checkpoint[1024];
+    lvk_chat_template chat_template;
     char dir[1024]; /* folder of the config file, "" for built-ins */
 } lvk_model_config;
 
@@ -39,7 +43,8 @@ bool lvk_config_parse(const char *json, const char *origin, lvk_model_config *cf
 bool lvk_config_load(const char *path, lvk_model_config *cfg, lvk_err *err);
 /* version 2 -> configs/llama2_7b.json, 3 -> configs/llama3_8b.json, as embedded in the program. */
 bool lvk_config_builtin(int version, lvk_model_config *cfg, lvk_err *err);
-/* Any embedded config by its file name without .json ("demo_llama2"). */
+/* A built-in config by its file name without .json ("llama2_7b_chat", "llama3_8b_instruct", ...); the error
+ * lists the built-ins. */
 bool lvk_config_builtin_named(const char *name, lvk_model_config *cfg, lvk_err *err);
 
 /* Finds a file the config names: absolute as is; else against cfg->dir, then models_dir

@@ -19,8 +19,9 @@
 #define LANE_KB_TEXEL 4     /* LANE path, texel loads: keys per step (storage loads: 1, which JITs several times faster
                              * on lavapipe, where that variant is only the fallback) */
 
+/* shaders/attn_common.glsl */
 typedef struct attn_push {
-    uint32_t n_tokens, pos0, chunk, n_splits;
+    uint32_t row0, n_tokens, max_seq, max_splits, min_chunk, chunk_round;
 } attn_push;
 
 static uint32_t max_groups_x(const lvk_kernels *k)
@@ -30,9 +31,26 @@ static uint32_t max_groups_x(const lvk_kernels *k)
 
 /* ---- KV store --------------------------------------------------------------------------------------------------- */
 
+/* The position buffer must hold max_tokens uint32. */
+static bool pos_ok(const char *op, const lvk_view *pos, uint32_t max_tokens, lvk_err *err)
+{
+    uint64_t need = (uint64_t)max_tokens * sizeof(uint32_t);
+    if (pos->size < need)
+        return lvk_fail(err, "%s: the position buffer holds %llu bytes, need %llu for %u uint32", op,
+                        (unsigned long long)pos->size, (unsigned long long)need, max_tokens);
+    return true;
+}
+
+static lvk_view pos_view(const lvk_view *pos, uint32_t max_tokens)
+{
+    lvk_view v = *pos;
+    v.size = (uint64_t)max_tokens * sizeof(uint32_t);
+    return v;
+}
+
 bool lvk_kv_store_prepare(lvk_kernels *k, lvk_kv_store_op *op, const lvk_view *k_src, const lvk_view *v_src,
-                          const lvk_view *k_cache, const lvk_view *v_cache, uint32_t n_kv_heads, uint32_t head_dim,
-                          uint32_t max_seq, uint32_t max_tokens, lvk_err *err)
+                          const lvk_view *k_cache, const lvk_view *v_cache, const lvk_view *pos, uint32_t n_kv_heads,
+                          uint32_t head_dim, uint32_t max_seq, uint32_t max_tokens, lvk_err *err)
 {
     memset(op, 0, sizeof *op);
     if (head_dim == 0 || head_dim % 2 != 0 || n_kv_heads == 0 || max_seq == 0 || max_tokens == 0)
@@ -51,22 +69,25 @@ bool lvk_kv_store_prepare(lvk_kernels *k, lvk_kv_store_op *op, const lvk_view *k
         return lvk_fail(err, "kv_store: k/v cache holds %llu / %llu bytes, need %llu for [%u, %u, %u] fp16",
                         (unsigned long long)k_cache->size, (unsigned long long)v_cache->size,
                         (unsigned long long)cache_bytes, max_seq, n_kv_heads, head_dim);
+    if (!pos_ok("kv_store", pos, max_tokens, err))
+        return false;
     op->wg = lvk_kernels_elementwise_wg(k);
     op->row_words = (uint32_t)(row / 2);
     lvk_pipeline_desc desc = {
         .name = "kv_store_f16",
         .spirv = lvk_spv_kv_store_f16,
         .spirv_size = lvk_spv_kv_store_f16_size,
-        .n_bindings = 4,
-        .bindings = {LVK_BIND_STORAGE, LVK_BIND_STORAGE, LVK_BIND_STORAGE, LVK_BIND_STORAGE},
-        .push_size = 2 * sizeof(uint32_t),
+        .n_bindings = 5,
+        .bindings = {LVK_BIND_STORAGE, LVK_BIND_STORAGE, LVK_BIND_STORAGE, LVK_BIND_STORAGE, LVK_BIND_STORAGE},
+        .push_size = 3 * sizeof(uint32_t),
         .n_spec = 2,
         .spec = {op->wg, op->row_words},
     };
     op->pipeline = lvk_kernels_pipeline(k, &desc, err);
     if (!op->pipeline)
         return false;
-    lvk_binding bind[4] = {{.view = *k_src}, {.view = *v_src}, {.view = *k_cache}, {.view = *v_cache}};
+    lvk_binding bind[5] = {{.view = *k_src}, {.view = *v_src}, {.view = *k_cache}, {.view = *v_cache},
+                           {.view = pos_view(pos, max_tokens)}};
     bind[0].view.size = bind[1].view.size = src_bytes;
     bind[2].view.size = bind[3].view.size = cache_bytes;
     if (!lvk_kernels_set(k, op->pipeline, bind, &op->set, err))
@@ -77,23 +98,21 @@ bool lvk_kv_store_prepare(lvk_kernels *k, lvk_kv_store_op *op, const lvk_view *k
     return true;
 }
 
-/* Tokens of a step that fit both the op (max_tokens) and the cache from pos0 on: the rest is
- * never recorded, so no kernel can write past the cache. */
-static uint32_t tokens_in_cache(uint32_t n_tokens, uint32_t pos0, uint32_t max_tokens, uint32_t max_seq)
+/* Rows of row0 .. row0 + n_tokens - 1 that the op's buffers hold: the rest is never recorded. (The cache end depends on
+ * the position, which only the device knows: the shaders guard that.) */
+static uint32_t rows_in_op(uint32_t row0, uint32_t n_tokens, uint32_t max_tokens)
 {
-    if (pos0 >= max_seq)
+    if (row0 >= max_tokens)
         return 0;
-    if (n_tokens > max_tokens)
-        n_tokens = max_tokens;
-    return n_tokens < max_seq - pos0 ? n_tokens : max_seq - pos0;
+    return n_tokens < max_tokens - row0 ? n_tokens : max_tokens - row0;
 }
 
-void lvk_kv_store_record(lvk_cmd *c, const lvk_kv_store_op *op, uint32_t n_tokens, uint32_t pos0)
+void lvk_kv_store_record(lvk_cmd *c, const lvk_kv_store_op *op, uint32_t row0, uint32_t n_tokens)
 {
-    n_tokens = tokens_in_cache(n_tokens, pos0, op->max_tokens, op->max_seq);
+    n_tokens = rows_in_op(row0, n_tokens, op->max_tokens);
     if (n_tokens == 0)
         return;
-    uint32_t push[2] = {n_tokens, pos0};
+    uint32_t push[3] = {row0, n_tokens, op->max_seq};
     uint32_t groups = (n_tokens * op->row_words + op->wg - 1) / op->wg;
     uint32_t gy = (groups + op->max_groups_x - 1) / op->max_groups_x;
     uint32_t gx = (groups + gy - 1) / gy;
@@ -116,8 +135,8 @@ static const lvk_pipeline *attn_pipeline(lvk_kernels *k, uint32_t tile, bool spl
         .name = split ? "attn_f16_split" : (tile > 1 ? "attn_f16_prefill" : "attn_f16_simple"),
         .spirv = lvk_spv_attn_f16,
         .spirv_size = lvk_spv_attn_f16_size,
-        .n_bindings = 4,
-        .bindings = {LVK_BIND_STORAGE, LVK_BIND_STORAGE, LVK_BIND_STORAGE, LVK_BIND_STORAGE},
+        .n_bindings = 5,
+        .bindings = {LVK_BIND_STORAGE, LVK_BIND_STORAGE, LVK_BIND_STORAGE, LVK_BIND_STORAGE, LVK_BIND_STORAGE},
         .push_size = sizeof(attn_push),
         .n_spec = 8,
         .spec = {ATTN_WG, tile, head_dim, n_heads, group, split ? 1u : 0u, wpl,
@@ -141,9 +160,9 @@ static const lvk_pipeline *lane_pipeline(lvk_kernels *k, const lvk_attention_op 
         .name = op->texel ? "attn_lane_texel" : "attn_lane_ssbo",
         .spirv = op->texel ? lvk_spv_attn_lane_texel : lvk_spv_attn_lane_ssbo,
         .spirv_size = op->texel ? lvk_spv_attn_lane_texel_size : lvk_spv_attn_lane_ssbo_size,
-        .n_bindings = 4,
+        .n_bindings = 5,
         .bindings = {LVK_BIND_STORAGE, op->texel ? LVK_BIND_UNIFORM_TEXEL : LVK_BIND_STORAGE,
-                     op->texel ? LVK_BIND_UNIFORM_TEXEL : LVK_BIND_STORAGE, LVK_BIND_STORAGE},
+                     op->texel ? LVK_BIND_UNIFORM_TEXEL : LVK_BIND_STORAGE, LVK_BIND_STORAGE, LVK_BIND_STORAGE},
         .push_size = sizeof(attn_push),
         .n_spec = 7,
         .spec = {LANE_WG, op->head_dim, op->n_heads, group, op->texel ? LANE_KB_TEXEL : 1u,
@@ -155,8 +174,8 @@ static const lvk_pipeline *lane_pipeline(lvk_kernels *k, const lvk_attention_op 
 /* The LANE path's pipelines and sets: texel fetches where possible and wanted, else uvec4 storage loads. The split
  * kernel writes partials into part; the direct one (tiled) writes out. */
 static bool lane_prepare(lvk_kernels *k, lvk_attention_op *op, const lvk_view *qv, const lvk_view *kv,
-                         const lvk_view *vv, const lvk_view *part, const lvk_view *ov, uint32_t group, bool no_texel,
-                         lvk_err *err)
+                         const lvk_view *vv, const lvk_view *part, const lvk_view *ov, const lvk_view *pv,
+                         uint32_t group, bool no_texel, lvk_err *err)
 {
     op->texel = !no_texel && !lvk_env_flag("LLAMA_VK_NO_TEXEL") && texel_ok(k->d, kv) && texel_ok(k->d, vv);
     op->lane_wg = LANE_WG;
@@ -165,7 +184,7 @@ static bool lane_prepare(lvk_kernels *k, lvk_attention_op *op, const lvk_view *q
     if (!op->tiled)
         return false;
     op->tiled_is_lane = true;
-    lvk_binding b[4] = {{.view = *qv}, {.view = *kv}, {.view = *vv}, {.view = *part}};
+    lvk_binding b[5] = {{.view = *qv}, {.view = *kv}, {.view = *vv}, {.view = *part}, {.view = *pv}};
     if (op->texel) {
         if (!lvk_texel_view_create(k->d, kv, VK_FORMAT_R32G32B32A32_UINT, &op->k_texel, err) ||
             !lvk_texel_view_create(k->d, vv, VK_FORMAT_R32G32B32A32_UINT, &op->v_texel, err)) {
@@ -182,9 +201,9 @@ static bool lane_prepare(lvk_kernels *k, lvk_attention_op *op, const lvk_view *q
 }
 
 bool lvk_attention_prepare(lvk_kernels *k, lvk_attention_op *op, const lvk_view *q, const lvk_view *k_cache,
-                           const lvk_view *v_cache, const lvk_view *out, uint32_t n_heads, uint32_t n_kv_heads,
-                           uint32_t head_dim, uint32_t max_seq, uint32_t max_tokens, lvk_arena *scratch,
-                           const lvk_attention_options *opt, lvk_err *err)
+                           const lvk_view *v_cache, const lvk_view *out, const lvk_view *pos, uint32_t n_heads,
+                           uint32_t n_kv_heads, uint32_t head_dim, uint32_t max_seq, uint32_t max_tokens,
+                           lvk_arena *scratch, const lvk_attention_options *opt, lvk_err *err)
 {
     memset(op, 0, sizeof *op);
     int path = opt ? opt->path : LVK_ATTN_AUTO;
@@ -208,6 +227,8 @@ bool lvk_attention_prepare(lvk_kernels *k, lvk_attention_op *op, const lvk_view 
         return lvk_fail(err, "attention: k/v cache holds %llu / %llu bytes, need %llu for [%u, %u, %u] fp16",
                         (unsigned long long)k_cache->size, (unsigned long long)v_cache->size,
                         (unsigned long long)cache_bytes, max_seq, n_kv_heads, head_dim);
+    if (!pos_ok("attention", pos, max_tokens, err))
+        return false;
     op->path = path;
     op->n_heads = n_heads;
     op->head_dim = head_dim;
@@ -216,7 +237,7 @@ bool lvk_attention_prepare(lvk_kernels *k, lvk_attention_op *op, const lvk_view 
     op->wg = ATTN_WG;
     uint32_t group = n_heads / n_kv_heads;
 
-    lvk_view qv = *q, kv = *k_cache, vv = *v_cache, ov = *out;
+    lvk_view qv = *q, kv = *k_cache, vv = *v_cache, ov = *out, pv = pos_view(pos, max_tokens);
     qv.size = ov.size = act_bytes;
     kv.size = vv.size = cache_bytes;
 
@@ -249,13 +270,13 @@ bool lvk_attention_prepare(lvk_kernels *k, lvk_attention_op *op, const lvk_view 
             return false;
         }
         if (decode == LVK_ATTN_LANE) {
-            if (!lane_prepare(k, op, &qv, &kv, &vv, &part, &ov, group, opt && opt->no_texel, err)) {
+            if (!lane_prepare(k, op, &qv, &kv, &vv, &part, &ov, &pv, group, opt && opt->no_texel, err)) {
                 lvk_attention_destroy(k, op);
                 return false;
             }
         } else {
             op->split = attn_pipeline(k, 1, true, n_heads, group, head_dim, err);
-            lvk_binding sb[4] = {{.view = qv}, {.view = kv}, {.view = vv}, {.view = part}};
+            lvk_binding sb[5] = {{.view = qv}, {.view = kv}, {.view = vv}, {.view = part}, {.view = pv}};
             if (!op->split || !lvk_kernels_set(k, op->split, sb, &op->split_set, err))
                 return false;
         }
@@ -263,14 +284,14 @@ bool lvk_attention_prepare(lvk_kernels *k, lvk_attention_op *op, const lvk_view 
             .name = "attn_merge",
             .spirv = lvk_spv_attn_merge,
             .spirv_size = lvk_spv_attn_merge_size,
-            .n_bindings = 2,
-            .bindings = {LVK_BIND_STORAGE, LVK_BIND_STORAGE},
+            .n_bindings = 3,
+            .bindings = {LVK_BIND_STORAGE, LVK_BIND_STORAGE, LVK_BIND_STORAGE},
             .push_size = sizeof(attn_push),
             .n_spec = 3,
             .spec = {ATTN_WG, head_dim, n_heads},
         };
         op->merge = lvk_kernels_pipeline(k, &merge, err);
-        lvk_binding mb[2] = {{.view = part}, {.view = ov}};
+        lvk_binding mb[3] = {{.view = part}, {.view = ov}, {.view = pv}};
         if (!op->merge || !lvk_kernels_set(k, op->merge, mb, &op->merge_set, err)) {
             lvk_attention_destroy(k, op);
             return false;
@@ -283,7 +304,7 @@ bool lvk_attention_prepare(lvk_kernels *k, lvk_attention_op *op, const lvk_view 
             lvk_attention_destroy(k, op);
             return false;
         }
-        lvk_binding tb[4] = {{.view = qv}, {.view = kv}, {.view = vv}, {.view = ov}};
+        lvk_binding tb[5] = {{.view = qv}, {.view = kv}, {.view = vv}, {.view = ov}, {.view = pv}};
         if (!lvk_kernels_set(k, op->tiled, tb, &op->tiled_set, err)) {
             lvk_attention_destroy(k, op);
             return false;
@@ -292,12 +313,15 @@ bool lvk_attention_prepare(lvk_kernels *k, lvk_attention_op *op, const lvk_view 
     return true;
 }
 
-void lvk_attention_record(lvk_cmd *c, const lvk_attention_op *op, uint32_t n_tokens, uint32_t pos0)
+void lvk_attention_record(lvk_cmd *c, const lvk_attention_op *op, uint32_t row0, uint32_t n_tokens)
 {
-    n_tokens = tokens_in_cache(n_tokens, pos0, op->max_tokens, op->max_seq);
+    n_tokens = rows_in_op(row0, n_tokens, op->max_tokens);
     if (n_tokens == 0)
         return;
-    attn_push push = {n_tokens, pos0, 0, 1};
+    /* The chunk size and count follow from the context length, known only on the device (attn_common.glsl):
+     * chunks of at least min_chunk keys (a multiple of the key block on the SPLIT path), at most max_splits. */
+    attn_push push = {row0, n_tokens, op->max_seq, op->max_splits ? op->max_splits : 1, op->min_chunk ? op->min_chunk : 1,
+                      op->decode == LVK_ATTN_SPLIT ? op->wg : 1};
     bool decode = op->decode && n_tokens <= op->split_max_tokens;
     if (!decode && op->tiled_is_lane) {
         lvk_cmd_dispatch(c, op->tiled, op->tiled_set, &push, (op->n_heads + op->lane_wg - 1) / op->lane_wg, n_tokens, 1);
@@ -308,20 +332,14 @@ void lvk_attention_record(lvk_cmd *c, const lvk_attention_op *op, uint32_t n_tok
         lvk_cmd_dispatch(c, op->tiled, op->tiled_set, &push, 1, op->n_heads, tiles);
         return;
     }
-    /* Chunks of at least min_chunk keys (a multiple of the key block on the SPLIT path), at most max_splits. */
-    uint32_t ctx = pos0 + n_tokens;
-    uint32_t chunk = (ctx + op->max_splits - 1) / op->max_splits;
-    if (chunk < op->min_chunk)
-        chunk = op->min_chunk;
-    if (op->decode == LVK_ATTN_SPLIT)
-        chunk = (chunk + op->wg - 1) / op->wg * op->wg;
-    push.chunk = chunk;
-    push.n_splits = (ctx + chunk - 1) / chunk;
+    /* Sized for max_splits chunks: those past the context's n_splits exit at once. Nearly free on a GPU; on lavapipe
+     * they cost (measured at a 4096-row cache, context <= 7, vk-selftest --bench): ~+0.5 ms per op on LANE, ~+4 ms on
+     * SPLIT (32 x n_heads workgroups). */
     if (op->decode == LVK_ATTN_LANE)
-        lvk_cmd_dispatch(c, op->split, op->split_set, &push, (op->n_heads * push.n_splits + op->lane_wg - 1) / op->lane_wg,
+        lvk_cmd_dispatch(c, op->split, op->split_set, &push, (op->n_heads * op->max_splits + op->lane_wg - 1) / op->lane_wg,
                          n_tokens, 1);
     else
-        lvk_cmd_dispatch(c, op->split, op->split_set, &push, push.n_splits, op->n_heads, n_tokens);
+        lvk_cmd_dispatch(c, op->split, op->split_set, &push, op->max_splits, op->n_heads, n_tokens);
     lvk_cmd_barrier(c);
     lvk_cmd_dispatch(c, op->merge, op->merge_set, &push, op->n_heads, n_tokens, 1);
 }

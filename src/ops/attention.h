@@ -2,6 +2,13 @@
  *
  * Cache layout (per layer): k_cache, v_cache [max_seq, n_kv_heads, head_dim] fp16 packed two per uint32.
  *
+ * Positions come from the device: pos [max_tokens] uint32, row r of the step at position pos[r]. An op works on rows
+ * row0 .. row0 + n_tokens - 1, one sequence's consecutive tokens (so it reads pos[row0] only), against its own cache;
+ * row0 and n_tokens are the only values fixed at record time. A recorded command buffer can so be replayed at the next
+ * position (the host rewrites pos), and one step can hold tokens of several sequences: one kv store and one attention
+ * op per sequence (own cache), the same q / out / pos. The split paths' chunking, which depends on the context length,
+ * is worked out in the shaders (shaders/attn_common.glsl); their dispatch is sized for max_splits chunks.
+ *
  * Attention paths (all exact about the causal mask and GQA, all fp32 softmax):
  *   SPLIT   flash-decoding: the context 0 .. pos is cut into up to max_splits chunks, one workgroup per (chunk, head, token)
  *           writes a partial (max, sum, acc[head_dim]) into scratch, then a merge pass combines them. For decode.
@@ -25,13 +32,15 @@ typedef struct lvk_kv_store_op {
     uint32_t row_words, max_seq, max_tokens, wg, max_groups_x;
 } lvk_kv_store_op;
 
-/* k_src, v_src fp32 [max_tokens, n_kv_heads * head_dim]; k_cache, v_cache as above. head_dim even. */
+/* k_src, v_src fp32 [max_tokens, n_kv_heads * head_dim]; k_cache, v_cache as above; pos uint32 [max_tokens].
+ * head_dim even. */
 bool lvk_kv_store_prepare(lvk_kernels *k, lvk_kv_store_op *op, const lvk_view *k_src, const lvk_view *v_src,
-                          const lvk_view *k_cache, const lvk_view *v_cache, uint32_t n_kv_heads, uint32_t head_dim,
-                          uint32_t max_seq, uint32_t max_tokens, lvk_err *err);
-/* Writes cache rows pos0 .. pos0 + n_tokens - 1 (fp32 -> fp16 round to nearest even). Counts beyond max_tokens or
- * max_seq are clamped. */
-void lvk_kv_store_record(lvk_cmd *c, const lvk_kv_store_op *op, uint32_t n_tokens, uint32_t pos0);
+                          const lvk_view *k_cache, const lvk_view *v_cache, const lvk_view *pos, uint32_t n_kv_heads,
+                          uint32_t head_dim, uint32_t max_seq, uint32_t max_tokens, lvk_err *err);
+/* Rows row0 .. row0 + n_tokens - 1 of k_src / v_src go to cache rows pos[row0] + j (fp32 -> fp16 round to nearest
+ * even). Rows past max_tokens are not recorded; cache rows at or past max_seq are skipped on the device (the host
+ * checks that a step fits before; the shader guards so nothing is ever written out of bounds). */
+void lvk_kv_store_record(lvk_cmd *c, const lvk_kv_store_op *op, uint32_t row0, uint32_t n_tokens);
 
 /* ---- attention -------------------------------------------------------------------------------------------------- */
 
@@ -58,19 +67,23 @@ typedef struct lvk_attention_op {
     bool tiled_is_lane; /* tiled is LANE's direct kernel: one invocation per (head, token) */
     VkBufferView k_texel, v_texel; /* owned; VK_NULL_HANDLE unless texel */
     uint32_t n_heads, head_dim, max_seq, max_tokens;
-    uint32_t split_max_tokens; /* tokens the decode path takes (scratch is sized for them) */
+    uint32_t split_max_tokens; /* tokens the decode path takes (this op's own scratch is sized for them) */
     uint32_t max_splits, min_chunk, wg, lane_wg, tile;
 } lvk_attention_op;
 
-/* q, out fp32 [max_tokens, n_heads, head_dim]; head_dim even and <= 256; n_heads a multiple of n_kv_heads.
- * scratch: the arena the split path's partials come from (sized here for the worst case, max_seq). opt may be NULL. */
+/* q, out fp32 [max_tokens, n_heads, head_dim]; pos uint32 [max_tokens]; head_dim even and <= 256; n_heads a multiple
+ * of n_kv_heads. scratch: the arena this op's own split partials come from (sized here for the worst case, max_seq,
+ * and indexed by the op's own tokens: ops on other sequences recorded in the same step without a barrier between
+ * them never share partials). opt may be NULL. */
 bool lvk_attention_prepare(lvk_kernels *k, lvk_attention_op *op, const lvk_view *q, const lvk_view *k_cache,
-                           const lvk_view *v_cache, const lvk_view *out, uint32_t n_heads, uint32_t n_kv_heads,
-                           uint32_t head_dim, uint32_t max_seq, uint32_t max_tokens, lvk_arena *scratch,
-                           const lvk_attention_options *opt, lvk_err *err);
-/* Query token t (position pos0 + t) attends to cache rows 0 .. pos0 + t, which must already be stored.
- * Counts beyond max_tokens / max_seq are clamped. */
-void lvk_attention_record(lvk_cmd *c, const lvk_attention_op *op, uint32_t n_tokens, uint32_t pos0);
+                           const lvk_view *v_cache, const lvk_view *out, const lvk_view *pos, uint32_t n_heads,
+                           uint32_t n_kv_heads, uint32_t head_dim, uint32_t max_seq, uint32_t max_tokens,
+                           lvk_arena *scratch, const lvk_attention_options *opt, lvk_err *err);
+/* Query rows row0 .. row0 + n_tokens - 1 of q (positions pos[row0] + j) attend to cache rows 0 .. pos[row0] + j of
+ * this op's cache, which must already be stored, and write rows row0 .. of out. Rows past max_tokens are not
+ * recorded; keys are clamped to max_seq on the device (no read past the cache, whatever pos holds). The path (decode
+ * or prefill) is chosen here from n_tokens alone, so a replay at another position takes the same one. */
+void lvk_attention_record(lvk_cmd *c, const lvk_attention_op *op, uint32_t row0, uint32_t n_tokens);
 /* Frees the texel views (the LANE path's). Safe on a zeroed or already destroyed op. */
 void lvk_attention_destroy(lvk_kernels *k, lvk_attention_op *op);
 /* Name of a path, for logs and tables. */

@@ -16,9 +16,11 @@ typedef struct lvk_linear_op {
     uint32_t matvec_tokens;
 } lvk_linear_op;
 
-/* x [max_tokens, w->cols] fp32 -> y [max_tokens, w->rows] fp32; accumulate adds into y. */
+/* x [max_tokens, w->cols] fp32 -> y [max_tokens, w->rows] fp32; accumulate adds into y. Steps of up to
+ * matvec_tokens tokens take the matrix×vector kernel (0: the device's choice above; tests set it to reach
+ * the batched matrix×vector path on CPU devices too). */
 bool lvk_linear_prepare(lvk_kernels *k, lvk_linear_op *op, const lvk_weight *w, const lvk_view *x, const lvk_view *y,
-                        uint32_t max_tokens, bool accumulate, lvk_err *err);
+                        uint32_t max_tokens, uint32_t matvec_tokens, bool accumulate, lvk_err *err);
 void lvk_linear_record(lvk_cmd *c, const lvk_linear_op *op, uint32_t n_tokens);
 void lvk_linear_destroy(lvk_kernels *k, lvk_linear_op *op);
 

@@ -29,8 +29,8 @@ void lvk_rope_table(float *table, uint32_t head_dim, double theta)
     }
 }
 
-bool lvk_rope_prepare(lvk_kernels *k, lvk_rope_op *op, const lvk_view *x, uint32_t n_heads, uint32_t head_dim, double theta,
-                      uint32_t max_tokens, lvk_err *err)
+bool lvk_rope_prepare(lvk_kernels *k, lvk_rope_op *op, const lvk_view *x, const lvk_view *pos, uint32_t n_heads,
+                      uint32_t head_dim, double theta, uint32_t max_tokens, lvk_err *err)
 {
     memset(op, 0, sizeof *op);
     if (head_dim == 0 || head_dim % 2 != 0 || head_dim > 1024 || n_heads == 0 || max_tokens == 0)
@@ -42,6 +42,9 @@ bool lvk_rope_prepare(lvk_kernels *k, lvk_rope_op *op, const lvk_view *x, uint32
     if (n > UINT32_MAX / 2 || x->size < n * sizeof(float))
         return lvk_fail(err, "rope: x holds %llu bytes, need %llu for [%u, %u, %u] fp32", (unsigned long long)x->size,
                         (unsigned long long)(n * sizeof(float)), max_tokens, n_heads, head_dim);
+    if (pos->size < (uint64_t)max_tokens * sizeof(uint32_t))
+        return lvk_fail(err, "rope: the position buffer holds %llu bytes, need %llu for %u uint32",
+                        (unsigned long long)pos->size, (unsigned long long)max_tokens * sizeof(uint32_t), max_tokens);
     VkDeviceSize table_bytes = (VkDeviceSize)head_dim / 2 * 4 * sizeof(float);
     if (!lvk_buffer_create(k->d, &op->table, table_bytes, LVK_MEM_HOST, err)) {
         lvk_err_prefix(err, "rope: frequency table");
@@ -54,15 +57,16 @@ bool lvk_rope_prepare(lvk_kernels *k, lvk_rope_op *op, const lvk_view *x, uint32
         .name = "rope_f32",
         .spirv = lvk_spv_rope_f32,
         .spirv_size = lvk_spv_rope_f32_size,
-        .n_bindings = 2,
-        .bindings = {LVK_BIND_STORAGE, LVK_BIND_STORAGE},
-        .push_size = 2 * sizeof(uint32_t),
+        .n_bindings = 3,
+        .bindings = {LVK_BIND_STORAGE, LVK_BIND_STORAGE, LVK_BIND_STORAGE},
+        .push_size = sizeof(uint32_t),
         .n_spec = 3,
         .spec = {op->wg, n_heads, head_dim / 2},
     };
     op->pipeline = lvk_kernels_pipeline(k, &desc, err);
-    lvk_binding bind[2] = {{.view = *x}, {.view = lvk_buffer_view_all(&op->table)}};
+    lvk_binding bind[3] = {{.view = *x}, {.view = lvk_buffer_view_all(&op->table)}, {.view = *pos}};
     bind[0].view.size = n * sizeof(float);
+    bind[2].view.size = (VkDeviceSize)max_tokens * sizeof(uint32_t);
     if (!op->pipeline || !lvk_kernels_set(k, op->pipeline, bind, &op->set, err)) {
         lvk_rope_destroy(k, op);
         return false;
@@ -74,13 +78,13 @@ bool lvk_rope_prepare(lvk_kernels *k, lvk_rope_op *op, const lvk_view *x, uint32
     return true;
 }
 
-void lvk_rope_record(lvk_cmd *c, const lvk_rope_op *op, uint32_t n_tokens, uint32_t pos0)
+void lvk_rope_record(lvk_cmd *c, const lvk_rope_op *op, uint32_t n_tokens)
 {
     if (n_tokens > op->max_tokens)
         n_tokens = op->max_tokens;
     if (n_tokens == 0)
         return;
-    uint32_t push[2] = {n_tokens, pos0};
+    uint32_t push[1] = {n_tokens};
     uint32_t n = n_tokens * op->n_heads * (op->head_dim / 2);
     uint32_t groups = (n + op->wg - 1) / op->wg;
     uint32_t gy = (groups + op->max_groups_x - 1) / op->max_groups_x;

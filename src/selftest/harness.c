@@ -34,18 +34,24 @@ void lvk_selftest_compare(lvk_selftest_result *r, const float *got, const double
 
 void lvk_selftest_report(lvk_selftest *t, const lvk_selftest_result *r)
 {
-    if (t->n_results == t->cap_results) {
-        int cap = t->cap_results ? 2 * t->cap_results : 32;
-        lvk_selftest_result *nr = realloc(t->results, (size_t)cap * sizeof *nr);
-        if (!nr)
-            return;
-        t->results = nr;
-        t->cap_results = cap;
-    }
-    t->results[t->n_results++] = *r;
     t->n_run++;
     if (!r->pass)
         t->n_failed++;
+    /* The row is kept for --json; if there is no memory for it, the run fails rather than lose it. */
+    if (t->n_results == t->cap_results) {
+        int cap = t->cap_results ? 2 * t->cap_results : 32;
+        lvk_selftest_result *nr = realloc(t->results, (size_t)cap * sizeof *nr);
+        if (nr) {
+            t->results = nr;
+            t->cap_results = cap;
+        }
+    }
+    if (t->n_results < t->cap_results) {
+        t->results[t->n_results++] = *r;
+    } else {
+        fprintf(stderr, "error: out of host memory keeping the result of %s %s\n", r->kernel, r->shape);
+        t->n_failed++;
+    }
     if (t->json)
         return;
     char err_s[16] = "-", nmse_s[16] = "-", tol_s[16] = "-", ms_s[16] = "-", speed_s[24] = "-";

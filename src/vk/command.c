@@ -59,6 +59,7 @@ bool lvk_cmd_begin(lvk_device *d, lvk_cmd *c, bool reusable, lvk_err *err)
     if (r != VK_SUCCESS)
         return lvk_fail(err, "cannot begin a command buffer (%s)", lvk_vk_result_name(r));
     c->n_timestamps = 0;
+    c->n_dispatches = 0;
     if (c->max_timestamps)
         vkCmdResetQueryPool(c->cb, c->queries, 0, c->max_timestamps);
     return true;
@@ -72,6 +73,7 @@ void lvk_cmd_dispatch(lvk_cmd *c, const lvk_pipeline *p, VkDescriptorSet set, co
     if (p->push_size)
         vkCmdPushConstants(c->cb, p->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, p->push_size, push);
     vkCmdDispatch(c->cb, gx, gy, gz);
+    c->n_dispatches++;
 }
 
 void lvk_cmd_barrier(lvk_cmd *c)

@@ -9,6 +9,7 @@ typedef struct lvk_cmd {
     VkFence fence;
     VkQueryPool queries;
     uint32_t max_timestamps, n_timestamps;
+    uint32_t n_dispatches; /* recorded since begin */
     bool pending;
 } lvk_cmd;
 

@@ -73,12 +73,20 @@ static bool has_extension(const VkExtensionProperties *exts, uint32_t n, const c
 
 static bool read_device_info(VkPhysicalDevice phys, int index, lvk_device_info *info);
 
+/* What a user without the loader should do, in their system's terms. */
+#ifdef _WIN32
+#define LOADER_NAME "vulkan-1.dll"
+#define LOADER_HINT "install or update your GPU's driver from NVIDIA, AMD or Intel (it brings vulkan-1.dll)"
+#else
+#define LOADER_NAME "libvulkan.so.1"
+#define LOADER_HINT "install your GPU's driver, or on Debian/Ubuntu `apt install libvulkan1 mesa-vulkan-drivers`"
+#endif
+
 bool lvk_instance_create(lvk_instance *inst, lvk_err *err)
 {
     memset(inst, 0, sizeof *inst);
     if (volkInitialize() != VK_SUCCESS)
-        return lvk_fail(err, "the Vulkan loader was not found (libvulkan.so.1 / vulkan-1.dll): install your GPU's "
-                             "driver, or on Debian/Ubuntu `apt install libvulkan1 mesa-vulkan-drivers`");
+        return lvk_fail(err, "the Vulkan loader was not found (%s): %s", LOADER_NAME, LOADER_HINT);
     uint32_t loader_version = volkGetInstanceVersion();
     if (loader_version < VK_API_VERSION_1_1)
         return lvk_fail(err, "the Vulkan loader is version %u.%u, llama-vk needs 1.1 or newer: update the GPU driver",
@@ -372,7 +380,7 @@ bool lvk_device_choose(const lvk_instance *inst, const char *want, int *index, l
 {
     const char *source = "--device";
     if (!want || !*want) {
-        want = getenv("LLAMA_VK_DEVICE");
+        want = lvk_getenv("LLAMA_VK_DEVICE");
         source = "LLAMA_VK_DEVICE";
     }
     if (want && *want) {

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/fault.h"
+
 #define LVK_BUFFER_USAGE                                                                                      \
     (VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT |                          \
      VK_BUFFER_USAGE_STORAGE_TEXEL_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT)
@@ -66,7 +68,7 @@ bool lvk_buffer_create(lvk_device *d, lvk_buffer *b, VkDeviceSize size, lvk_mem_
         .allocationSize = req.size,
         .memoryTypeIndex = (uint32_t)type,
     };
-    r = vkAllocateMemory(d->dev, &alloc, NULL, &b->memory);
+    r = lvk_fault("device-alloc") ? VK_ERROR_OUT_OF_DEVICE_MEMORY : vkAllocateMemory(d->dev, &alloc, NULL, &b->memory);
     if (r != VK_SUCCESS) {
         lvk_buffer_destroy(d, b);
         return lvk_fail(err, "out of %s memory: cannot allocate %.1f MiB (%s)", kind_name(kind),
