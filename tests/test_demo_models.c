@@ -145,7 +145,7 @@ static void perplexity_bad_input(void **state)
     } cases[] = {
         {"-V demo2 " NO_MODELS, "give the text with -f"},
         {"-V demo2 " NO_MODELS " -f " LVK_TEST_TMP "/no_such_text.txt", "no_such_text.txt: cannot open"},
-        {"-V demo2 " NO_MODELS " -f " LVK_TEST_DATA "/demo/heldout.txt --ctx 1024", "longer than the model's context"},
+        {"-V demo2 " NO_MODELS " -f " LVK_TEST_DATA "/demo/heldout.txt --ctx 1024", "longer than the model's"},
         {"-V demo2 " NO_MODELS " -f " LVK_TEST_DATA "/demo/heldout.txt --ctx 0", "bad value '0' for --ctx"},
         {"-V demo4 " NO_MODELS " -f " LVK_TEST_DATA "/demo/heldout.txt", "bad value 'demo4' for -V"},
         {"-V demo2 " NO_MODELS " -f " LVK_TEST_TMP "/short_text.txt --ctx 256", "needs at least --ctx 256"},
