@@ -220,12 +220,41 @@ static void random_strings_match_references(void **state)
     lvk_tokenizer_free(tok);
 }
 
+/* The demo models' own tokenizers (configs/demo/, trained by tools/train_demo_model.py): a SentencePiece
+ * BPE with byte fallback and a tiktoken-format byte-level BPE, against sentencepiece / tiktoken on the
+ * strings above plus held-out verses (tools/make_demo_fixtures.py). */
+static void demo_tokenizers_match_references(void **state)
+{
+    (void)state;
+    static const struct {
+        lvk_tokenizer_type type;
+        const char *name;
+        int bos;
+    } demos[] = {{LVK_TOKENIZER_SPM, "demo-llama2", 1}, {LVK_TOKENIZER_TIKTOKEN, "demo-llama3", 2816}};
+    for (int i = 0; i < 2; i++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/../../configs/demo/%s/tokenizer.model", LVK_TEST_DATA, demos[i].name);
+        lvk_tokenizer *tok = NULL;
+        lvk_err err = {{0}};
+        if (!lvk_tokenizer_load(&tok, demos[i].type, path, &err))
+            fail_msg("loading %s: %s", path, err.msg);
+        assert_int_equal(lvk_tokenizer_vocab_size(tok), 3072);
+        assert_int_equal(lvk_tokenizer_bos_id(tok), demos[i].bos);
+        int n_lines;
+        int bad = check_fixture(tok, demos[i].name, "expected.jsonl", &n_lines);
+        assert_true(n_lines > 850);
+        assert_int_equal(bad, 0);
+        lvk_tokenizer_free(tok);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(llama2_matches_sentencepiece),
         cmocka_unit_test(llama3_matches_tiktoken),
         cmocka_unit_test(random_strings_match_references),
+        cmocka_unit_test(demo_tokenizers_match_references),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -23,6 +23,9 @@ FILE *lvk_fopen(const char *path, const char *mode);
 bool lvk_fseek64(FILE *f, int64_t offset, int whence);
 int64_t lvk_ftell64(FILE *f);
 bool lvk_file_exists(const char *path);
+/* The folder of the running program (no trailing separator), so files shipped beside it are found
+ * wherever it was unpacked. False when the system cannot tell. */
+bool lvk_exe_dir(char *out, size_t size);
 
 /* Monotonic clock in seconds. */
 double lvk_now(void);

@@ -65,6 +65,22 @@ bool lvk_file_exists(const char *path)
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+bool lvk_exe_dir(char *out, size_t size)
+{
+    if (size < 2)
+        return false;
+    /* Linux; elsewhere the link is missing and the caller falls back to other places. */
+    ssize_t n = readlink("/proc/self/exe", out, size - 1);
+    if (n <= 0 || (size_t)n >= size - 1)
+        return false;
+    out[n] = '\0';
+    char *slash = strrchr(out, '/');
+    if (!slash)
+        return false;
+    *slash = '\0';
+    return true;
+}
+
 double lvk_now(void)
 {
     struct timespec ts;

@@ -100,6 +100,25 @@ bool lvk_file_exists(const char *path)
     return attr != INVALID_FILE_ATTRIBUTES && !(attr & FILE_ATTRIBUTE_DIRECTORY);
 }
 
+bool lvk_exe_dir(char *out, size_t size)
+{
+    wchar_t wpath[MAX_PATH * 4];
+    DWORD n = GetModuleFileNameW(NULL, wpath, (DWORD)(sizeof wpath / sizeof wpath[0]));
+    if (n == 0 || n >= sizeof wpath / sizeof wpath[0])
+        return false;
+    char *path = wide_to_utf8(wpath);
+    if (!path)
+        return false;
+    char *sep = strrchr(path, '\\');
+    bool ok = sep && (size_t)(sep - path) < size;
+    if (ok) {
+        *sep = '\0';
+        snprintf(out, size, "%s", path);
+    }
+    free(path);
+    return ok;
+}
+
 double lvk_now(void)
 {
     LARGE_INTEGER freq, now;

@@ -12,12 +12,14 @@
 #include "vk/device_report.h"
 
 static const char *usage =
-    "usage: llama-vk [-V 2|3] [-C config.json] [-M model.ckpt] [-F tokenizer.model] -p PROMPT [options]\n"
+    "usage: llama-vk [-V 2|3|demo2|demo3] [-C config.json] [-M model.ckpt] [-F tokenizer.model] -p PROMPT [options]\n"
     "       llama-vk --chat [model options] [--system TEXT] [-f conversation.json [--json]]\n"
     "       llama-vk --list-devices [--json]\n"
     "\n"
     "model:\n"
     "  -V 2|3               LLaMA version: picks the built-in config (configs/llama2_7b.json or llama3_8b.json)\n"
+    "  -V demo2|demo3       the small demo model shipped with llama-vk (configs/demo/demo-llama2 or demo-llama3);\n"
+    "                       with no -V, -C or -M and no LLaMA2-7b checkpoint in the models folder: demo2\n"
     "  -C FILE              a model config instead (its file names resolve against its folder, then the models folder)\n"
     "  -M FILE              the MindSpore checkpoint (default: the config's \"checkpoint\" in the models folder)\n"
     "  -F FILE              the tokenizer.model (default: the config's tokenizer file in the models folder)\n"
@@ -130,7 +132,10 @@ static int parse_args(int argc, char **argv, options *o)
             fprintf(stderr, "error: %s needs a value (see llama-vk --help)\n", a);
             return 2;
         } else if (!strcmp(a, "-V")) {
-            ok = parse_int(v, &o->model.version) && (o->model.version == 2 || o->model.version == 3);
+            o->model.demo = !strcmp(v, "demo2") ? 2 : !strcmp(v, "demo3") ? 3 : 0;
+            if (!o->model.demo)
+                ok = parse_int(v, &o->model.version) && (o->model.version == 2 || o->model.version == 3);
+            o->model.version_given = true;
         } else if (!strcmp(a, "-C")) {
             o->model.config_path = v;
         } else if (!strcmp(a, "-M")) {
@@ -323,7 +328,8 @@ static void print_timings(size_t n_prompt, const lvk_generate_result *g, const l
     fprintf(stderr, "decode:  %zu tokens in %.2f s, %.2f tok/s\n", g->n_ids, g->decode_seconds,
             g->decode_seconds > 0 ? (double)g->n_decode_steps / g->decode_seconds : 0);
     if (g->stop == LVK_STOP_CONTEXT)
-        fprintf(stderr, "stopped: the context of %u tokens is full (raise it with -c)\n", info->context);
+        fprintf(stderr, "stopped: the context of %u tokens is full%s\n", info->context,
+                info->context < (uint32_t)info->cfg->max_seq_len ? " (raise it with -c)" : ", the most this model allows");
 }
 
 /* The prompt, tokenized once the tokenizer is open and checked against the context before the load. */

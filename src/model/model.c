@@ -70,6 +70,8 @@ bool lvk_model_open(lvk_model **out, const lvk_open_params *p, lvk_err *err)
         return lvk_fail(err, "out of host memory");
     if (!(m->have_files = lvk_model_files_open(&m->files, &p->files, err)))
         goto fail;
+    if (!p->quiet)
+        lvk_info("model: %s (%s)", m->files.cfg.name[0] ? m->files.cfg.name : "unnamed", m->files.ckpt_path);
     if (m->files.notes[0] && !p->quiet)
         lvk_info("%s", m->files.notes);
     const lvk_model_config *cfg = &m->files.cfg;

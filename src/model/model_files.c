@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/platform.h"
+
 static bool open_tokenizer(lvk_model_files *f, const lvk_model_request *r, lvk_err *err)
 {
     const char *path = r->tokenizer_path;
@@ -27,12 +29,50 @@ static bool open_tokenizer(lvk_model_files *f, const lvk_model_request *r, lvk_e
     return true;
 }
 
+/* The built-in config of a demo model, its folder set to the first configs folder that holds its
+ * checkpoint: beside the program, then the source tree (LLAMAVK_SOURCE_CONFIGS, set by CMake). When
+ * neither does, the source tree's stays, so the error lists it along with the models folder. */
+static bool demo_config(int version, lvk_model_config *cfg, lvk_err *err)
+{
+    if (!lvk_config_builtin_named(version == 3 ? "demo_llama3" : "demo_llama2", cfg, err))
+        return false;
+    char exe[900], path[2100];
+    if (lvk_exe_dir(exe, sizeof exe)) {
+        snprintf(path, sizeof path, "%s/configs/%s", exe, cfg->checkpoint);
+        if (lvk_file_exists(path)) {
+            snprintf(cfg->dir, sizeof cfg->dir, "%s/configs", exe);
+            return true;
+        }
+    }
+#ifdef LLAMAVK_SOURCE_CONFIGS
+    snprintf(cfg->dir, sizeof cfg->dir, "%s", LLAMAVK_SOURCE_CONFIGS);
+#endif
+    return true;
+}
+
+/* The default with no model named: LLaMA2-7b when the models folder holds its checkpoint, else the demo. */
+static bool want_demo(const lvk_model_request *r)
+{
+    if (r->demo)
+        return true;
+    if (r->config_path || r->ckpt_path || r->version_given)
+        return false;
+    lvk_model_config cfg;
+    lvk_err quiet = {{0}};
+    char path[1024];
+    return !lvk_config_builtin(2, &cfg, &quiet) ||
+           !lvk_config_resolve_file(&cfg, cfg.checkpoint, r->models_dir, path, sizeof path, &quiet);
+}
+
 bool lvk_model_files_open(lvk_model_files *f, const lvk_model_request *r, lvk_err *err)
 {
     memset(f, 0, sizeof *f);
     lvk_model_config base;
     if (r->config_path) {
         if (!lvk_config_load(r->config_path, &base, err))
+            return false;
+    } else if (want_demo(r)) {
+        if (!demo_config(r->demo ? r->demo : 2, &base, err))
             return false;
     } else if (!lvk_config_builtin(r->version ? r->version : 2, &base, err)) {
         return false;

@@ -1,6 +1,11 @@
 /* Finding and opening what a run needs: the config (-C, or the built-in one of -V), the checkpoint
  * (-M, or the config's file name in the models folder) and the tokenizer (-F, likewise), checked
- * against each other before anything touches the device. */
+ * against each other before anything touches the device.
+ *
+ * The demo models (configs/demo_llama2.json, demo_llama3.json, their files in configs/demo/) are looked
+ * for beside the program (<program folder>/configs/demo/..., as a zip unpacks) and then in the source
+ * tree it was built from, then the models folder. With no -V, -C or -M and no LLaMA2-7b checkpoint in
+ * the models folder, demo-llama2 is used. */
 #ifndef LVK_MODEL_MODEL_FILES_H
 #define LVK_MODEL_MODEL_FILES_H
 #include "io/ckpt.h"
@@ -9,6 +14,8 @@
 
 typedef struct lvk_model_request {
     int version;                /* 2 or 3: the built-in config used when config_path is NULL */
+    bool version_given;         /* -V 2|3 given: no falling back to the demo */
+    int demo;                   /* 2 or 3: the demo model of that LLaMA version instead; 0: none */
     const char *config_path;    /* -C */
     const char *ckpt_path;      /* -M */
     const char *tokenizer_path; /* -F */
