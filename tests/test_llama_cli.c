@@ -183,6 +183,96 @@ static int no_injected_failures(void **state)
     return lvk_setenv("LLAMA_VK_FAIL", NULL) ? 0 : -1;
 }
 
+static cJSON *plan_json(const char *args, int want_rc)
+{
+    int rc = run_program("llama-vk", args);
+    if (rc != want_rc)
+        fail_msg("llama-vk %s: exit %d (wanted %d): %s", args, rc, want_rc, run_err);
+    cJSON *root = cJSON_Parse(run_out);
+    if (!root)
+        fail_msg("llama-vk %s: not JSON: %s", args, run_out);
+    return root;
+}
+
+static const char *json_str(const cJSON *root, const char *key)
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, key);
+    assert_true(cJSON_IsString(item));
+    return item->valuestring;
+}
+
+static double json_num(const cJSON *root, const char *key)
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, key);
+    assert_true(cJSON_IsNumber(item));
+    return item->valuedouble;
+}
+
+/* The memory plan at the real shapes, from the built-in configs alone (no checkpoint in an empty models
+ * folder): 7B fits 8 GiB at q8, 6 GiB at q4 (each with the context shrunk), is refused at 3 GiB with the
+ * numbers and fits there with --spill; 8B fits 12 GiB at q8. */
+static void plan_fits_the_budget(void **state)
+{
+    (void)state;
+    const char *empty = "--models " TMP " --plan --json";
+    char args[512];
+    struct {
+        const char *model, *vram, *weights;
+        uint32_t max_context;
+    } cases[] = {{"-V 2", "8G", "q8", 4096}, {"-V 2", "6G", "q4", 4096}, {"-V 3", "12G", "q8", 4096},
+                 {"-V 2", "32G", "stored", 4096}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        snprintf(args, sizeof args, "%s %s --vram %s", cases[i].model, empty, cases[i].vram);
+        cJSON *j = plan_json(args, 0);
+        assert_string_equal(json_str(j, "weights"), cases[i].weights);
+        assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "fits")));
+        assert_true(json_num(j, "total_bytes") <= json_num(j, "budget_bytes"));
+        assert_true(json_num(j, "context") >= 512 && json_num(j, "context") <= cases[i].max_context);
+        assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "tensors")), 291);
+        cJSON_Delete(j);
+    }
+    cJSON *j = plan_json("-V 2 --models " TMP " --plan --json --vram 3G", 1);
+    assert_false(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "fits")));
+    assert_non_null(strstr(run_err, "does not fit"));
+    assert_non_null(strstr(run_err, "--spill"));
+    cJSON_Delete(j);
+    j = plan_json("-V 2 --models " TMP " --plan --json --vram 3G --spill", 0);
+    assert_true(json_num(j, "spilled_layers") > 0 && json_num(j, "host_bytes") > 0);
+    assert_true(json_num(j, "spill_ms_per_token") > 0);
+    cJSON_Delete(j);
+    expect_error("-V 2 --models " TMP " --plan --vram 12Q", "unit");
+    expect_error("-V 2 --models " TMP " --plan --weights q5", "--weights");
+}
+
+/* A model that does not fit the budget is refused before any allocation; with --spill its layers go to
+ * host memory and the answer is the same as all on the device. The budget: the plan's total less half of
+ * what the layers take, so only spilling them makes it fit. */
+static void spill_runs_and_gives_the_same_answer(void **state)
+{
+    (void)state;
+    cJSON *p = plan_json("-C " TMP "/cli_l2.json --plan --json --vram 1G --weights stored", 0);
+    double layers = 0;
+    const cJSON *t;
+    cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(p, "tensors"))
+        if (!strncmp(json_str(t, "name"), "model.layers.", 13))
+            layers += json_num(t, "bytes");
+    char budget[64], args[512];
+    snprintf(budget, sizeof budget, "%.0f", json_num(p, "total_bytes") - layers / 2);
+    cJSON_Delete(p);
+
+    cJSON *all = run_json("-C " TMP "/cli_l2.json -p Hello -n 6 --temp 0 --json -q");
+    snprintf(args, sizeof args, "-C " TMP "/cli_l2.json -p Hello -n 6 --temp 0 --weights stored --vram %s", budget);
+    expect_error(args, "does not fit");
+    snprintf(args, sizeof args, "-C " TMP "/cli_l2.json -p Hello -n 6 --temp 0 --json --weights stored --vram %s --spill",
+             budget);
+    cJSON *spilled = run_json(args);
+    assert_non_null(strstr(run_err, "stay in host memory"));
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(json_int_at(all, "generated_ids", i), json_int_at(spilled, "generated_ids", i));
+    cJSON_Delete(all);
+    cJSON_Delete(spilled);
+}
+
 /* llama-vk-bench --json has every key the issue asks for, each a number that makes sense together. */
 static void bench_reports_json_and_profile(void **state)
 {
@@ -240,6 +330,8 @@ int main(void)
         cmocka_unit_test(bad_input_gets_clear_errors),
         cmocka_unit_test_teardown(load_and_generate_failures_exit_with_an_error, no_injected_failures),
         cmocka_unit_test(bench_reports_json_and_profile),
+        cmocka_unit_test(plan_fits_the_budget),
+        cmocka_unit_test(spill_runs_and_gives_the_same_answer),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -13,13 +13,13 @@
 #include "io/tokenizer.h"
 
 static const char usage[] =
-    "usage: llama-vk-tokenize -V 2|3 [-F tokenizer.model] [--models-dir DIR] [--no-bos] [--special] [--json]\n"
+    "usage: llama-vk-tokenize -V 2|3 [-F tokenizer.model] [--models DIR] [--no-bos] [--special] [--json]\n"
     "                         [-f FILE | TEXT] [--decode ID...] [--bench]\n"
     "       llama-vk-tokenize --chat-template llama2|llama3 --messages FILE.json [--no-generation-prompt] [--json]\n"
     "Encodes TEXT (or the exact bytes of FILE) and prints one 'id<TAB>piece' line per token; --json prints\n"
     "{\"ids\": [...], \"pieces\": [...]}. Pieces are the tokens as written in the tokenizer file; bytes that are\n"
     "not valid UTF-8 show as \\xNN. -V picks the model (2: LLaMA-2 SentencePiece, 3: LLaMA-3 tiktoken);\n"
-    "without -F the model config's tokenizer.model is looked up (config folder, --models-dir,\n"
+    "without -F the model config's tokenizer.model is looked up (config folder, --models,\n"
     "$LLAMA_VK_MODELS, ./models). BOS is added unless --no-bos. --special turns special-token text\n"
     "(<s>, <|eot_id|>) into its id; otherwise it is ordinary text. --decode prints the text of the ids.\n"
     "--bench reports the tokenizer file's load time and encoding speed (MB/s) on mixed English/Chinese text.\n"
@@ -244,7 +244,7 @@ static int parse_args(int argc, char **argv, options *o)
             o->version = v[0] - '0';
         } else if (strcmp(a, "-F") == 0 && has_value) {
             o->tokenizer_path = argv[++i];
-        } else if (strcmp(a, "--models-dir") == 0 && has_value) {
+        } else if ((strcmp(a, "--models") == 0 || strcmp(a, "--models-dir") == 0) && has_value) {
             o->models_dir = argv[++i];
         } else if (strcmp(a, "-f") == 0 && has_value) {
             o->input_file = argv[++i];

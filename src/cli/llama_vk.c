@@ -18,6 +18,7 @@ static const char *usage =
     "\n"
     "model:\n"
     "  -V 2|3               LLaMA version: picks the built-in config (configs/llama2_7b.json or llama3_8b.json)\n"
+    "  -V llama2-chat|llama3-instruct  the chat models (configs/llama2_7b_chat.json, llama3_8b_instruct.json)\n"
     "  -V demo2|demo3       the small demo model shipped with llama-vk (configs/demo/demo-llama2 or demo-llama3);\n"
     "                       with no -V, -C or -M and no LLaMA2-7b checkpoint in the models folder: demo2\n"
     "  -C FILE              a model config instead (its file names resolve against its folder, then the models folder)\n"
@@ -133,7 +134,10 @@ static int parse_args(int argc, char **argv, options *o)
             return 2;
         } else if (!strcmp(a, "-V")) {
             o->model.demo = !strcmp(v, "demo2") ? 2 : !strcmp(v, "demo3") ? 3 : 0;
-            if (!o->model.demo)
+            o->model.builtin = !strcmp(v, "llama2-chat")       ? "llama2_7b_chat"
+                               : !strcmp(v, "llama3-instruct") ? "llama3_8b_instruct"
+                                                               : NULL;
+            if (!o->model.demo && !o->model.builtin)
                 ok = parse_int(v, &o->model.version) && (o->model.version == 2 || o->model.version == 3);
             o->model.version_given = true;
         } else if (!strcmp(a, "-C")) {

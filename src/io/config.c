@@ -283,7 +283,7 @@ bool lvk_config_resolve_file(const lvk_model_config *cfg, const char *file, cons
             return true;
         }
     }
-    return lvk_fail(err, "%s: not found (tried %s%s%s; set LLAMA_VK_MODELS or --models-dir to the models folder)",
+    return lvk_fail(err, "%s: not found (tried %s%s%s; set LLAMA_VK_MODELS or --models to the models folder)",
                     file, tried[0][0] ? tried[0] : "", tried[0][0] ? " and " : "", tried[1]);
 }
 

@@ -11,7 +11,7 @@
  * "checkpoint" and "chat_template" are optional. "chat_template" says how a chat/instruct model wants a
  * conversation written (io/chat_template.h); base models have none (absent = "none"). An unknown key or a value of the wrong type is an error that names the key.
  * File names that are not absolute resolve against the config's folder, then the models folder
- * (--models-dir, else $LLAMA_VK_MODELS, else ./models). */
+ * (--models, else $LLAMA_VK_MODELS, else ./models). */
 #ifndef LVK_IO_CONFIG_H
 #define LVK_IO_CONFIG_H
 #include <stdbool.h>

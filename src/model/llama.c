@@ -118,12 +118,14 @@ void lvk_llama_budget(const lvk_device *d, uint64_t vram, uint64_t *bytes, const
 bool lvk_llama_plan(const lvk_device *d, const lvk_model_config *cfg, const lvk_ckpt *ck,
                     const lvk_llama_options *opt, lvk_memory_plan *plan, lvk_err *err)
 {
-    const lvk_ckpt_tensor *emb = lvk_ckpt_find(ck, "model.tok_embeddings.embedding_weight");
+    /* Without a checkpoint (planning before a download) the weights are as the model family ships them. */
+    const lvk_ckpt_tensor *emb = ck->n_tensors ? lvk_ckpt_find(ck, "model.tok_embeddings.embedding_weight") : NULL;
+    lvk_dtype family = !strcmp(cfg->tokenizer_type, "tiktoken") ? LVK_DTYPE_BF16 : LVK_DTYPE_F16;
     uint32_t max_seq = opt && opt->max_seq ? opt->max_seq : (uint32_t)cfg->max_seq_len;
     uint32_t max_batch = opt && opt->max_batch ? opt->max_batch : 64;
     lvk_plan_request req = {
         .cfg = cfg,
-        .stored = emb ? emb->dtype : LVK_DTYPE_F16,
+        .stored = emb ? emb->dtype : family,
         .want = opt ? opt->weights : LVK_WEIGHTS_AUTO,
         .context = max_seq,
         .max_batch = max_batch < max_seq ? max_batch : max_seq,

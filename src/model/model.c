@@ -44,9 +44,16 @@ bool lvk_model_plan(const lvk_open_params *p, lvk_memory_plan *plan, lvk_err *er
     lvk_instance inst;
     lvk_device dev;
     int index = 0;
-    if (!lvk_model_files_open(&files, &p->files, err))
+    lvk_model_request req = p->files;
+    req.shapes_only = true;
+    req.need_tokenizer = false;
+    if (!lvk_model_files_open(&files, &req, err))
         return false;
-    bool ok = lvk_config_validate(&files.cfg, files.cfg.name, err) && lvk_config_check_ckpt(&files.cfg, &files.ck, err);
+    if (files.notes[0])
+        lvk_info("%s", files.notes);
+    bool have_ckpt = files.ckpt_path[0] != '\0';
+    bool ok = lvk_config_validate(&files.cfg, files.cfg.name, err) &&
+              (!have_ckpt || lvk_config_check_ckpt(&files.cfg, &files.ck, err));
     bool have_inst = ok && (ok = lvk_instance_create(&inst, err));
     bool have_dev = ok && (ok = lvk_device_choose(&inst, p->device, &index, err) &&
                                 lvk_device_create(&dev, &inst, index, err));

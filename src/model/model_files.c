@@ -55,7 +55,7 @@ static bool want_demo(const lvk_model_request *r)
 {
     if (r->demo)
         return true;
-    if (r->config_path || r->ckpt_path || r->version_given)
+    if (r->config_path || r->ckpt_path || r->version_given || r->builtin)
         return false;
     lvk_model_config cfg;
     lvk_err quiet = {{0}};
@@ -71,6 +71,9 @@ bool lvk_model_files_open(lvk_model_files *f, const lvk_model_request *r, lvk_er
     if (r->config_path) {
         if (!lvk_config_load(r->config_path, &base, err))
             return false;
+    } else if (r->builtin) {
+        if (!lvk_config_builtin_named(r->builtin, &base, err))
+            return false;
     } else if (want_demo(r)) {
         if (!demo_config(r->demo ? r->demo : 2, &base, err))
             return false;
@@ -80,6 +83,12 @@ bool lvk_model_files_open(lvk_model_files *f, const lvk_model_request *r, lvk_er
     if (r->ckpt_path) {
         snprintf(f->ckpt_path, sizeof f->ckpt_path, "%s", r->ckpt_path);
     } else if (!lvk_config_resolve_file(&base, base.checkpoint, r->models_dir, f->ckpt_path, sizeof f->ckpt_path, err)) {
+        if (r->shapes_only) { /* planning before the download: the config's shapes are enough */
+            f->cfg = base;
+            f->ckpt_path[0] = '\0';
+            snprintf(f->notes, sizeof f->notes, "no checkpoint found: planned from the config's shapes");
+            return true;
+        }
         lvk_err_prefix(err, "checkpoint (give it with -M)");
         return false;
     }

@@ -16,6 +16,8 @@ typedef struct lvk_model_request {
     int version;                /* 2 or 3: the built-in config used when config_path is NULL */
     bool version_given;         /* -V 2|3 given: no falling back to the demo */
     int demo;                   /* 2 or 3: the demo model of that LLaMA version instead; 0: none */
+    const char *builtin;        /* a built-in config by name ("llama2_7b_chat") instead of version's */
+    bool shapes_only;           /* --plan: without a checkpoint found, the config alone (no ck, no tokenizer) */
     const char *config_path;    /* -C */
     const char *ckpt_path;      /* -M */
     const char *tokenizer_path; /* -F */
