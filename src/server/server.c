@@ -156,6 +156,14 @@ static int on_health(struct mg_connection *c, void *cbdata)
     lvk_mutex_unlock(&s->mu);
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "status", ready ? "ok" : "loading");
+    if (ready) {
+        /* what a load balancer (and the tests) want to know: is there room here */
+        lvk_engine_stats st = lvk_engine_get_stats(s->engine);
+        cJSON_AddNumberToObject(root, "slots_idle", st.slots - st.active);
+        cJSON_AddNumberToObject(root, "slots_processing", st.active);
+        cJSON_AddNumberToObject(root, "requests_queued", st.queued);
+        cJSON_AddNumberToObject(root, "tokens_generated", (double)st.tokens);
+    }
     return send_json(c, ready ? 200 : 503, root, ready ? NULL : "Retry-After: 5\r\n");
 }
 

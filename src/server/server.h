@@ -1,6 +1,7 @@
 /* llama-vk-server's HTTP side on CivetWeb: OpenAI-compatible endpoints over the engine (server/engine.h).
  *
- *   GET  /health                200 {"status":"ok"}; 503 {"status":"loading"} until a model is attached
+ *   GET  /health                200 {"status":"ok", "slots_idle", "slots_processing", "requests_queued",
+ *                               "tokens_generated"}; 503 {"status":"loading"} until a model is attached
  *   GET  /v1/models             the one model
  *   POST /v1/completions        {"prompt", ...}           stream: SSE "data: {chunk}" ... "data: [DONE]"
  *   POST /v1/chat/completions   {"messages", ...}
