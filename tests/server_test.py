@@ -25,6 +25,7 @@ import time
 BIN, DATA, TMP = sys.argv[1], sys.argv[2], sys.argv[3]
 SOAK = "--soak" in sys.argv[4:]
 KEY = "sk-test-%d" % os.getpid()
+PREFIX = "server_soak" if SOAK else "server_test"  # ctest -j runs both at once: their files apart
 CONTEXT = 2048
 
 try:
@@ -45,7 +46,7 @@ def check(cond, msg):
 
 
 def write_model(name, template):
-    ckpt = os.path.join(TMP, "server_test.ckpt")
+    ckpt = os.path.join(TMP, PREFIX + ".ckpt")
     if not os.path.exists(ckpt):
         subprocess.run([os.path.join(BIN, "llama-vk-testmodel"), "-o", ckpt, "-V", "2", "--dim", "64", "--layers",
                         "2", "--heads", "4", "--kv-heads", "4", "--ffn", "160", "--vocab", "32000", "--seed", "31"],
@@ -56,7 +57,7 @@ def write_model(name, template):
            "tokenizer": {"type": "sentencepiece", "file": os.path.join(DATA, "tokenizers/llama2/tokenizer.model"),
                          "bos_id": 1, "eos_ids": [2]},
            "checkpoint": ckpt}
-    path = os.path.join(TMP, "server_test_%s.json" % name)
+    path = os.path.join(TMP, "%s_%s.json" % (PREFIX, name))
     with open(path, "w") as f:
         json.dump(cfg, f)
     return path
@@ -66,7 +67,7 @@ class Server:
     """llama-vk-server on 127.0.0.1 and a free port (--port 0: it prints the one it got)."""
 
     def __init__(self, cfg, *args):
-        self.log_path = os.path.join(TMP, "server_test_%d.log" % id(self))
+        self.log_path = os.path.join(TMP, "%s_%d.log" % (PREFIX, id(self)))
         self.log = open(self.log_path, "wb")
         self.proc = subprocess.Popen([os.path.join(BIN, "llama-vk-server"), "-C", cfg, "--host", "127.0.0.1",
                                       "--port", "0"] + list(args), stdout=self.log, stderr=subprocess.STDOUT)
