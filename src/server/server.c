@@ -30,12 +30,27 @@ struct lvk_server {
 
 /* ---- responses */
 
+/* Writes all of text; false when the client is gone. (Not mg_printf: on Windows its formatting is the C
+ * runtime's, without %zu.) */
+static bool put(struct mg_connection *c, const char *text)
+{
+    size_t len = strlen(text);
+    return len == 0 || mg_write(c, text, len) == (int)len;
+}
+
+static bool put_event(struct mg_connection *c, const char *json)
+{
+    return put(c, "data: ") && put(c, json) && put(c, "\n\n");
+}
+
 static void send_body(struct mg_connection *c, int status, const char *type, const char *body, size_t len,
                       const char *extra_headers)
 {
-    mg_printf(c,
-              "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%sConnection: close\r\n\r\n",
-              status, mg_get_response_code_text(c, status), type, len, extra_headers ? extra_headers : "");
+    char head[512];
+    snprintf(head, sizeof head,
+             "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%sConnection: close\r\n\r\n", status,
+             mg_get_response_code_text(c, status), type, len, extra_headers ? extra_headers : "");
+    put(c, head);
     if (len)
         mg_write(c, body, len);
 }
@@ -310,15 +325,15 @@ static bool send_event(struct mg_connection *c, cJSON *root)
     cJSON_Delete(root);
     if (!text)
         return false;
-    bool ok = mg_printf(c, "data: %s\n\n", text) > 0;
+    bool ok = put_event(c, text);
     cJSON_free(text);
     return ok;
 }
 
 static int stream_answer(lvk_server *s, struct mg_connection *c, const lvk_request *r, lvk_job *j, uint64_t id)
 {
-    bool alive = mg_printf(c, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
-                              "Connection: close\r\n\r\n") > 0;
+    bool alive = put(c, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+                        "Connection: close\r\n\r\n");
     bool first = true;
     double quiet_since = lvk_now();
     for (;;) {
@@ -334,7 +349,7 @@ static int stream_answer(lvk_server *s, struct mg_connection *c, const lvk_reque
             quiet_since = lvk_now();
         } else if (alive && !done && lvk_now() - quiet_since > 1.0) {
             /* an SSE comment while queued or prefilling: the way to learn that the client went away */
-            alive = mg_printf(c, ": waiting\n\n") > 0;
+            alive = put(c, ": waiting\n\n");
             quiet_since = lvk_now();
         }
         free(text);
@@ -350,7 +365,7 @@ static int stream_answer(lvk_server *s, struct mg_connection *c, const lvk_reque
         lvk_request_fail(&e, 500, "server_error", NULL, NULL, "%s", j->error);
         char *err = lvk_request_error_json(&e);
         if (err)
-            mg_printf(c, "data: %s\n\n", err);
+            put_event(c, err);
         free(err);
     } else {
         cJSON *root = answer_head(s, r, id, true);
@@ -359,7 +374,7 @@ static int stream_answer(lvk_server *s, struct mg_connection *c, const lvk_reque
         add_usage(root, j);
         send_event(c, root);
     }
-    mg_printf(c, "data: [DONE]\n\n");
+    put_event(c, "[DONE]");
     return 200;
 }
 
