@@ -67,6 +67,7 @@ class Server:
     """llama-vk-server on 127.0.0.1 and a free port (--port 0: it prints the one it got)."""
 
     def __init__(self, cfg, *args):
+        self.cfg = cfg
         self.log_path = os.path.join(TMP, "%s_%d.log" % (PREFIX, id(self)))
         self.log = open(self.log_path, "wb")
         self.proc = subprocess.Popen([os.path.join(BIN, "llama-vk-server"), "-C", cfg, "--host", "127.0.0.1",
@@ -218,9 +219,16 @@ def endpoints(s, client):
 
 
 def parallel_equals_serial(s, client):
-    prompts = ["The quick brown fox", "In a galaxy far away", "def fibonacci(n):", "你好，世界"]
+    # the last is longer than a step (64 tokens): its prefill goes in chunks beside the others' decoding
+    prompts = ["The quick brown fox", "In a galaxy far away", "你好，世界",
+               " ".join("word%d" % i for i in range(60))]
     ask = lambda p: client.completions.create(model="tiny", prompt=p, max_tokens=32, temperature=0).choices[0].text
     serial = [ask(p) for p in prompts]
+    # the oracle: llama-vk's own generation loop, one prompt per process
+    for i in (0, 3):
+        cli = subprocess.run([os.path.join(BIN, "llama-vk"), "-C", s.cfg, "-c", str(CONTEXT), "-p", prompts[i],
+                              "-n", "32", "--temp", "0", "--json", "-q"], capture_output=True, check=True).stdout
+        check(json.loads(cli)["text"] == serial[i], "server %r != llama-vk %r" % (serial[i], json.loads(cli)["text"]))
     out = [None] * 4
     threads = [threading.Thread(target=lambda i=i: out.__setitem__(i, ask(prompts[i]))) for i in range(4)]
     [t.start() for t in threads]

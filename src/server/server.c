@@ -207,7 +207,7 @@ static int on_models(struct mg_connection *c, void *cbdata)
 static const char *finish_name(lvk_finish f) { return f == LVK_FINISH_LENGTH ? "length" : "stop"; }
 
 /* The job for a parsed request: prompt ids, checked against the context, and the sampling. */
-static bool make_job(lvk_server *s, const lvk_request *r, lvk_job *j, lvk_request_error *e)
+static bool make_job(lvk_server *s, const lvk_request *r, uint64_t id, lvk_job *j, lvk_request_error *e)
 {
     memset(j, 0, sizeof *j);
     lvk_model_info info = lvk_model_get_info(s->model);
@@ -256,9 +256,6 @@ static bool make_job(lvk_server *s, const lvk_request *r, lvk_job *j, lvk_reques
     j->sampling.top_p = r->top_p;
     j->sampling.top_k = 0;
     j->sampling.repeat_penalty = 1.0f;
-    lvk_mutex_lock(&s->mu);
-    uint64_t id = ++s->next_id;
-    lvk_mutex_unlock(&s->mu);
     j->sampling.seed = r->seed_given ? r->seed : (uint64_t)(lvk_now() * 1e6) ^ (id * 0x9E3779B97F4A7C15ull);
     for (int i = 0; i < r->n_stop; i++) {
         j->stop[i] = r->stop[i];
@@ -420,14 +417,14 @@ static int completion(lvk_server *s, struct mg_connection *c, lvk_request_kind k
         lvk_request_free(&r);
         return send_error(c, &e, NULL);
     }
-    lvk_job job;
-    if (!make_job(s, &r, &job, &e)) {
-        lvk_request_free(&r);
-        return send_error(c, &e, NULL);
-    }
     lvk_mutex_lock(&s->mu);
     uint64_t id = ++s->next_id;
     lvk_mutex_unlock(&s->mu);
+    lvk_job job;
+    if (!make_job(s, &r, id, &job, &e)) {
+        lvk_request_free(&r);
+        return send_error(c, &e, NULL);
+    }
     if (!lvk_engine_submit(s->engine, &job)) {
         lvk_job_free(&job);
         lvk_request_free(&r);
