@@ -3,7 +3,7 @@
 #
 # The Windows x64 build on Debian 12: every program and test cross-compiled with MinGW-w64 and
 # linked statically, and the zip for users at BUILD_DIR/llama-vk-windows-x64.zip.
-# Dependencies: cJSON, PCRE2 and cmocka are built with MinGW from Debian's source packages, at the
+# Dependencies: cJSON, PCRE2, cmocka and CivetWeb are built with MinGW from Debian's source packages, at the
 # versions the Linux build uses (those of the installed -dev packages), into BUILD_DIR/deps; the
 # Vulkan headers and volk.c come from Debian's libvulkan-dev / libvulkan-volk-dev (plain C, the
 # same on every platform). A second run reuses BUILD_DIR/deps while the versions are the same.
@@ -20,11 +20,11 @@ t0=$(date +%s)
 
 # ---- dependencies ---------------------------------------------------------------------------
 # The Linux build's versions: Debian source package name and version of each installed -dev package.
-declare -A pkg_of=([cjson]=libcjson-dev [pcre2]=libpcre2-dev [cmocka]=libcmocka-dev)
+declare -A pkg_of=([cjson]=libcjson-dev [pcre2]=libpcre2-dev [cmocka]=libcmocka-dev [civetweb]=libcivetweb-dev)
 stamp="toolchain $(x86_64-w64-mingw32-gcc -dumpfullversion) $(md5sum <"$src/cmake/mingw-w64-x86_64.cmake" | cut -c1-8)
 script $(sed -n '/^# ---- dependencies/,/^# ---- end of dependencies/p' "$0" | md5sum | cut -c1-8)"
 declare -A ver
-for s in cjson pcre2 cmocka; do
+for s in cjson pcre2 cmocka civetweb; do
   ver[$s]=$(dpkg-query -W -f='${Version}' "${pkg_of[$s]}")
   stamp+=$'\n'"$s ${ver[$s]}"
 done
@@ -52,7 +52,7 @@ Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 EOF
     $SUDO apt-get update -qq
   fi
-  for s in cjson pcre2 cmocka; do
+  for s in cjson pcre2 cmocka civetweb; do
     v=${ver[$s]}
     dir=$B/deps-src/$s
     mkdir -p "$dir"
@@ -88,14 +88,22 @@ EOF
   dep_cmake "$B/deps-src/cmocka/tree" -DWITH_STATIC_LIB=ON -DWITH_EXAMPLES=OFF -DUNIT_TESTING=OFF
   rm -rf "$deps"/bin/libcmocka*.dll "$deps"/lib/libcmocka.dll.a "$deps"/lib/cmake/cmocka
   mv "$deps/lib/libcmocka-static.a" "$deps/lib/libcmocka.a"
+  # CivetWeb, for llama-vk-server: its one C file as a static library (its CMake project wants C++),
+  # without TLS or CGI.
+  cw=$B/deps-src/civetweb/tree
+  x86_64-w64-mingw32-gcc -O2 -w -DNO_SSL -DNO_CGI -DNO_CACHING -I"$cw/include" -c "$cw/src/civetweb.c" \
+    -o "$cw/civetweb.o"
+  x86_64-w64-mingw32-ar rcs "$deps/lib/libcivetweb.a" "$cw/civetweb.o"
+  cp "$cw/include/civetweb.h" "$deps/include/"
   # Vulkan headers and volk: copies, so that no host include folder is ever on the Windows path.
   cp -r /usr/include/vulkan /usr/include/vk_video "$deps/include/"
   cp /usr/include/volk.h /usr/include/volk.c "$deps/include/"
   mkdir -p "$deps/licenses"
   cp "$B/deps-src/cjson/tree/LICENSE" "$deps/licenses/cJSON-LICENSE"
   cp "$B/deps-src/pcre2/tree/LICENCE" "$deps/licenses/PCRE2-LICENCE"
+  cp "$B/deps-src/civetweb/tree/LICENSE.md" "$deps/licenses/CivetWeb-LICENSE.md"
   { echo "$stamp" | sed -n '1,2p'
-    for s in cjson pcre2 cmocka; do echo "$s ${ver[$s]}"; done; } >"$deps/versions.txt"
+    for s in cjson pcre2 cmocka civetweb; do echo "$s ${ver[$s]}"; done; } >"$deps/versions.txt"
   echo "$stamp" >"$deps/stamp"
   echo "windows-build: dependencies built in $(( $(date +%s) - t0 )) s"
 fi
@@ -121,7 +129,7 @@ mkdir -p "$stage"
 for exe in "$B"/build/*.exe; do
   cp "$exe" "$stage/"
   dlls=$(x86_64-w64-mingw32-objdump -p "$exe" | sed -n 's/^\s*DLL Name: //p' | tr 'A-Z' 'a-z' | sort -u)
-  extra=$(echo "$dlls" | grep -vxE 'kernel32\.dll|msvcrt\.dll|shell32\.dll|user32\.dll|advapi32\.dll|api-ms-win-.*' || true)
+  extra=$(echo "$dlls" | grep -vxE 'kernel32\.dll|msvcrt\.dll|shell32\.dll|user32\.dll|advapi32\.dll|ws2_32\.dll|api-ms-win-.*' || true)
   [ -z "$extra" ] || { echo "windows-build: $(basename "$exe") needs DLLs the zip lacks: $extra" >&2; exit 1; }
 done
 cp -r "$src/configs" "$stage/configs"
@@ -133,6 +141,7 @@ mkdir -p "$stage/third-party"
 crlf "$deps/versions.txt" "$stage/third-party/versions.txt"
 crlf "$deps/licenses/cJSON-LICENSE" "$stage/third-party/cJSON-LICENSE.txt"
 crlf "$deps/licenses/PCRE2-LICENCE" "$stage/third-party/PCRE2-LICENCE.txt"
+crlf "$deps/licenses/CivetWeb-LICENSE.md" "$stage/third-party/CivetWeb-LICENSE.txt"
 crlf /usr/share/doc/libvulkan-volk-dev/copyright "$stage/third-party/volk-copyright.txt"
 (cd "$B/zip" && zip -q -r -X "$B/llama-vk-windows-x64.zip" llama-vk-windows-x64)
 echo "windows-build: $B/llama-vk-windows-x64.zip ($(du -k "$B/llama-vk-windows-x64.zip" | cut -f1) KiB) in $(( $(date +%s) - t0 )) s"
