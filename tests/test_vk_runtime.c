@@ -1,6 +1,6 @@
 /* The Vulkan runtime on whatever device the machine has (lavapipe in CI): device choice, buffers,
  * the arena's block packing, transfers through both the mapped and the staging path, weight
- * chunking, and that validation errors are counted. */
+ * chunking, the bandwidth yardsticks, and that validation errors are counted. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "ops/weight.h"
+#include "vk/bandwidth.h"
 #include "vk/command.h"
 
 typedef struct fixture {
@@ -163,6 +164,36 @@ static void split_groups_stays_in_limits(void **state)
     assert_true((uint64_t)gx * gy >= (uint64_t)max_x + 1);
 }
 
+/* The yardsticks fail unless the device read back every word a shader wrote (each checks its sums
+ * on the host): over 256 MiB, bound in ranges of maxStorageBufferRange (128 MiB on lavapipe), and
+ * over a limit shrunk to 1 MiB so that a small buffer needs several ranges and a short last one. */
+static void bandwidth_reads_what_was_written(void **state)
+{
+    fixture *f = *state;
+    lvk_err err = {{0}};
+    double gbps = 0, ms = 0;
+    if (!lvk_read_bandwidth(&f->d, 256ull << 20, 1, &gbps, &ms, &err))
+        fail_msg("%s", err.msg);
+    assert_true(gbps > 0 && ms > 0);
+
+    const lvk_device_info *real = f->d.info;
+    lvk_device_info small = *real;
+    small.max_storage_buffer_range = (1u << 20) + 4096;
+    small.max_texel_buffer_elements = small.max_storage_buffer_range / 16;
+    f->d.info = &small;
+    gbps = 0;
+    bool read_ok = lvk_read_bandwidth(&f->d, 5u << 19, 1, &gbps, &ms, &err);
+    bool copy_ok = read_ok && lvk_copy_bandwidth(&f->d, 5u << 19, 1, &gbps, &ms, &err);
+    f->d.info = real;
+    if (!read_ok || !copy_ok)
+        fail_msg("%s", err.msg);
+    assert_true(gbps > 0);
+
+    /* sizes the shaders cannot cover are refused, with the reason */
+    assert_false(lvk_read_bandwidth(&f->d, 1000, 1, &gbps, &ms, &err));
+    assert_non_null(strstr(err.msg, "multiple of"));
+}
+
 /* With the validation layer on (as in CI), a misuse is counted; without it there is nothing to see. */
 static void validation_errors_are_counted(void **state)
 {
@@ -192,6 +223,7 @@ int main(void)
         cmocka_unit_test(arena_packs_and_aligns),
         cmocka_unit_test(weight_chunks_and_padding),
         cmocka_unit_test(split_groups_stays_in_limits),
+        cmocka_unit_test(bandwidth_reads_what_was_written),
         cmocka_unit_test(validation_errors_are_counted),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
