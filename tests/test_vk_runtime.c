@@ -146,6 +146,12 @@ static void weight_chunks_and_padding(void **state)
     assert_false(lvk_weight_upload_rows(&f->d, &f->xfer, &w, 30, 10, src, &err));
     lvk_weight dummy;
     assert_false(lvk_weight_create(&f->d, &a, &dummy, LVK_DTYPE_I32, 4, 4, 0, &err));
+    assert_non_null(strstr(err.msg, "Int32")); /* what it is, and what the device formats are */
+    assert_non_null(strstr(err.msg, "Float16, BFloat16, Float32"));
+    /* rows are whole 16-byte blocks of the format: 13 fp32 = 52 bytes -> 64 */
+    assert_true(lvk_weight_create(&f->d, &a, &dummy, LVK_DTYPE_F32, 2, 13, 0, &err));
+    assert_int_equal(dummy.row_stride, 64);
+    lvk_weight_destroy(&f->d, &dummy);
     lvk_weight_destroy(&f->d, &w);
     lvk_arena_destroy(&f->d, &a);
     free(src);
