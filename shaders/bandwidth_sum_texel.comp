@@ -1,7 +1,7 @@
 #version 450
 // bandwidth_sum.comp through texel fetches: the read path of CPU devices (lavapipe, DESIGN §3.1),
 // where storage-buffer loads in loops are scalarized per lane and texel fetches are not (on the
-// 2-vCPU lavapipe machine: 5.0 GB/s against 2.8 GB/s for bandwidth_sum.comp, same run).
+// 2-vCPU lavapipe machine, alternating runs on a busy machine: 3.0-3.7 GB/s against 1.6-2.4 GB/s).
 layout(local_size_x = 128) in;
 const uint PER = 256u; // keep in step with LVK_SUM_PER in src/vk/bandwidth.c
 

@@ -68,7 +68,7 @@ static bool bw_create(lvk_device *d, bw_kernels *k, const lvk_buffer *b, lvk_err
     k->range_bytes = d->info->max_storage_buffer_range < b->size ? d->info->max_storage_buffer_range : b->size;
     if (k->texel && k->range_bytes / 16 > d->info->max_texel_buffer_elements)
         k->range_bytes = d->info->max_texel_buffer_elements * 16;
-    k->range_bytes -= k->range_bytes % LVK_SUM_CHUNK; /* offsets stay multiples of 64 KiB: aligned everywhere */
+    k->range_bytes -= k->range_bytes % LVK_SUM_CHUNK; /* offsets stay multiples of 512 KiB: aligned everywhere */
     if (k->range_bytes == 0)
         return lvk_fail(err, "bandwidth: the device's maxStorageBufferRange (%llu bytes) is under %u bytes",
                         (unsigned long long)d->info->max_storage_buffer_range, LVK_SUM_CHUNK);

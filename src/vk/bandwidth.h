@@ -10,7 +10,7 @@
 #define LVK_VK_BANDWIDTH_H
 #include "vk/command.h"
 
-/* `bytes`: a multiple of 64 KiB, at most 16 GiB. Each runs `reps` times after one warm-up and
+/* `bytes`: a multiple of 512 KiB, at most 16 GiB. Each runs `reps` times after one warm-up and
  * returns the best rate in GB/s (1e9 bytes/s) and the time of one run in ms, from GPU timestamps
  * where the device has them, else wall-clock time around each submission. Buffers larger than
  * maxStorageBufferRange are bound in ranges. */
