@@ -8,7 +8,8 @@
 // The copy is bit-exact: values move as bits (fp16 decoded with integer ops) so no device flushes
 // denormals or quiets NaNs on the way.
 layout(local_size_x_id = 0) in;
-layout(constant_id = 1) const uint DTYPE = 0; // 0 fp32, 1 fp16, 2 bf16
+layout(constant_id = 1) const uint DTYPE = 0; // the table's lvk_dtype
+#include "weight_format.glsl"
 
 layout(std430, binding = 0) readonly buffer Table { uvec4 table[]; }; // 16-byte words of the chunk
 layout(std430, binding = 1) readonly buffer Ids { uint ids[]; };
@@ -20,22 +21,6 @@ layout(push_constant) uniform P {
     uint zero_invalid;    // 1: this dispatch writes the zero rows of ids >= vocab
 } p;
 
-// fp16 bits -> fp32 bits, exact for every input (subnormals, inf, NaN).
-uint half_bits_to_float_bits(uint h)
-{
-    uint sign = (h & 0x8000u) << 16;
-    uint e = (h >> 10) & 0x1fu;
-    uint m = h & 0x3ffu;
-    if (e == 0x1fu)
-        return sign | 0x7f800000u | (m << 13);
-    if (e != 0u)
-        return sign | ((e + 112u) << 23) | (m << 13);
-    if (m == 0u)
-        return sign;
-    uint msb = uint(findMSB(m)); // subnormal: m * 2^-24 = 1.f * 2^(msb - 24)
-    return sign | ((msb + 103u) << 23) | ((m << (23u - msb)) & 0x7fffffu);
-}
-
 void main()
 {
     uint t = gl_WorkGroupID.x;
@@ -45,7 +30,7 @@ void main()
     bool invalid = id >= p.vocab;
     if ((invalid && p.zero_invalid == 0u) || (!invalid && (id < p.row0 || id - p.row0 >= p.rows)))
         return; // another dispatch writes this row: leave early, so each chunk costs little for other tokens
-    uint per_word = DTYPE == 0u ? 4u : 8u;
+    uint per_word = EPB;
     uint base = t * p.dim;
     for (uint q = gl_LocalInvocationID.x; q < p.words_per_row; q += gl_WorkGroupSize.x) {
         uint col0 = q * per_word;
@@ -53,15 +38,7 @@ void main()
         for (uint j = 0u; j < per_word; j++) {
             if (col0 + j >= p.dim)
                 break;
-            uint bits;
-            if (DTYPE == 0u) {
-                bits = w[j];
-            } else {
-                uint word = w[j >> 1];
-                uint h = (j & 1u) != 0u ? word >> 16 : word & 0xffffu;
-                bits = DTYPE == 1u ? half_bits_to_float_bits(h) : h << 16;
-            }
-            out_bits[base + col0 + j] = bits;
+            out_bits[base + col0 + j] = lvk_block_bits(w, j);
         }
     }
 }

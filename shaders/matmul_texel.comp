@@ -9,16 +9,16 @@
 // workgroup, so the X loads hit the same cache lines. Out-of-range rows and tokens are clamped for reading (no
 // branches in the loop) and skipped for writing. fp32 accumulation.
 #extension GL_GOOGLE_include_directive : require
-#include "matmul_common.glsl"
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const uint DTYPE = 0;
+#include "weight_format.glsl"
 layout(constant_id = 2) const uint TM = 4;            // tokens per invocation
 layout(constant_id = 3) const uint TN = 4;            // rows per invocation
 layout(constant_id = 4) const bool ACCUMULATE = false;
 layout(constant_id = 5) const bool X_TEXEL = false;   // cols % 4 == 0: X is also read by texel fetches
 
-const uint VPW = DTYPE == MM_F32 ? 4 : 8;             // values per texel
+const uint VPW = DTYPE == LVK_F32 ? 4 : 8;             // values per texel
 
 layout(binding = 0) uniform utextureBuffer w;
 layout(std430, binding = 1) readonly buffer X { float x[]; };
@@ -64,8 +64,8 @@ void main()
         for (uint h = 0; h < VPW / 4; h++) {
             vec4 wv[TN];
             for (uint j = 0; j < TN; j++)
-                wv[j] = DTYPE == MM_F32 ? uintBitsToFloat(u[j])
-                                        : vec4(mm_unpack2(u[j][2 * h], DTYPE), mm_unpack2(u[j][2 * h + 1], DTYPE));
+                wv[j] = DTYPE == LVK_F32 ? uintBitsToFloat(u[j])
+                                        : vec4(lvk_unpack2(u[j][2 * h]), lvk_unpack2(u[j][2 * h + 1]));
             for (uint i = 0; i < TM; i++) {
                 vec4 xv = load_x4(xbase[i], q * VPW + 4 * h);
                 for (uint j = 0; j < TN; j++)
@@ -78,7 +78,7 @@ void main()
         uint q = n_full;
         vec4 wlo[TN], whi[TN];
         for (uint j = 0; j < TN; j++)
-            mm_decode(texelFetch(w, int(wbase[j] + q)), DTYPE, wlo[j], whi[j]);
+            lvk_decode_block(texelFetch(w, int(wbase[j] + q)), wlo[j], whi[j]);
         for (uint i = 0; i < TM; i++) {
             vec4 xlo = load_x4_tail(xbase[i], q * VPW);
             vec4 xhi = VPW == 8 ? load_x4_tail(xbase[i], q * VPW + 4) : vec4(0.0);

@@ -6,10 +6,10 @@
 // shared memory (X and W tiles, W already decoded to fp32), each invocation holding a TM x TN
 // register tile. Accumulation is fp32, in column order.
 #extension GL_GOOGLE_include_directive : require
-#include "matmul_common.glsl"
 
 layout(local_size_x_id = 0) in;                  // (BM / TM) * (BN / TN) invocations
 layout(constant_id = 1) const uint DTYPE = 0;
+#include "weight_format.glsl"
 layout(constant_id = 2) const uint BM = 64;      // tokens per workgroup
 layout(constant_id = 3) const uint BN = 64;      // rows per workgroup
 layout(constant_id = 4) const uint TM = 4;       // tokens per invocation
@@ -17,7 +17,7 @@ layout(constant_id = 5) const uint TN = 4;       // rows per invocation
 layout(constant_id = 6) const bool ACCUMULATE = false;
 
 const uint BK = 16;                              // columns per step: two 16-byte words of fp16
-const uint VPW = DTYPE == MM_F32 ? 4 : 8;        // values per 16-byte word
+const uint VPW = DTYPE == LVK_F32 ? 4 : 8;        // values per 16-byte word
 const uint WPB = BK / VPW;                       // words per row per step
 const uint WG = (BM / TM) * (BN / TN);
 
@@ -54,7 +54,7 @@ void main()
             if (row < p.rows && word < p.row_texels)
                 u = w[row * p.row_texels + word];
             vec4 lo, hi;
-            mm_decode(u, DTYPE, lo, hi);
+            lvk_decode_block(u, lo, hi);
             for (uint e = 0; e < 4; e++)
                 ws[(q * VPW + e) * WS + r] = lo[e];
             if (VPW == 8)

@@ -11,7 +11,7 @@
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const uint ROWS = 8;          // rows per workgroup
 layout(constant_id = 2) const uint NT = 1;            // tokens (1..8), one pipeline per count
-layout(constant_id = 3) const uint DTYPE = 0;         // 0 fp16, 1 bf16, 2 fp32
+layout(constant_id = 3) const uint DTYPE = 0;         // the weight's lvk_dtype
 layout(constant_id = 4) const bool X_VEC4 = true;     // X holds vec4 texels (cols % 4 == 0), else one float each
 layout(constant_id = 5) const bool ACCUMULATE = false; // y += W·x
 

@@ -8,7 +8,7 @@ layout(std430, binding = 1) readonly buffer W { uint w_words[]; };
 layout(std430, binding = 2) writeonly buffer Out { float outv[]; };
 layout(push_constant) uniform P { uint n_tokens, dim; float eps; } p;
 
-#include "weight_load.glsl"
+#include "weight_format.glsl"
 
 void main()
 {
@@ -25,5 +25,5 @@ void main()
     sum_sq = lvk_block_sum(sum_sq);
     float scale = inversesqrt(sum_sq / float(p.dim) + p.eps);
     for (uint i = lane; i < p.dim; i += gl_WorkGroupSize.x)
-        outv[base + i] = (x[base + i] * scale) * lvk_weight_at(i);
+        outv[base + i] = (x[base + i] * scale) * lvk_elem_in_word(w_words[lvk_word_of(i)], i);
 }

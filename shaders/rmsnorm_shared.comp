@@ -1,7 +1,7 @@
 #version 450
 // RMSNorm, reduction through shared memory: needs nothing optional. See rmsnorm.glsl.
 layout(local_size_x_id = 0) in; // a power of two
-layout(constant_id = 1) const uint WDTYPE = 0;
+layout(constant_id = 1) const uint DTYPE = 0; // the weight's lvk_dtype
 
 shared float partial[gl_WorkGroupSize.x];
 

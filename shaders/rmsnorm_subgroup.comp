@@ -4,7 +4,7 @@
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_arithmetic : require
 layout(local_size_x_id = 0) in;
-layout(constant_id = 1) const uint WDTYPE = 0;
+layout(constant_id = 1) const uint DTYPE = 0; // the weight's lvk_dtype
 
 shared float partial[gl_WorkGroupSize.x]; // one per subgroup; sized for the smallest possible subgroup
 

@@ -1,6 +1,6 @@
 /* The Vulkan runtime on whatever device the machine has (lavapipe in CI): device choice, buffers,
  * the arena's block packing, transfers through both the mapped and the staging path, weight
- * chunking. (That validation errors are counted: test_vk_validation.c.) */
+ * chunking, the bandwidth yardsticks. (That validation errors are counted: test_vk_validation.c.) */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +13,7 @@
 #include "vk_checks.h"
 
 #include "ops/weight.h"
+#include "vk/bandwidth.h"
 #include "vk/command.h"
 
 typedef struct fixture {
@@ -141,6 +142,12 @@ static void weight_chunks_and_padding(void **state)
     assert_false(lvk_weight_upload_rows(&f->d, &f->xfer, &w, 30, 10, src, &err));
     lvk_weight dummy;
     assert_false(lvk_weight_create(&f->d, &a, &dummy, LVK_DTYPE_I32, 4, 4, 0, &err));
+    assert_non_null(strstr(err.msg, "Int32")); /* what it is, and what the device formats are */
+    assert_non_null(strstr(err.msg, "Float16, BFloat16, Float32"));
+    /* rows are whole 16-byte blocks of the format: 13 fp32 = 52 bytes -> 64 */
+    assert_true(lvk_weight_create(&f->d, &a, &dummy, LVK_DTYPE_F32, 2, 13, 0, &err));
+    assert_int_equal(dummy.row_stride, 64);
+    lvk_weight_destroy(&f->d, &dummy);
     lvk_weight_destroy(&f->d, &w);
     lvk_arena_destroy(&f->d, &a);
     free(src);
@@ -159,6 +166,36 @@ static void split_groups_stays_in_limits(void **state)
     assert_true((uint64_t)gx * gy >= (uint64_t)max_x + 1);
 }
 
+/* The yardsticks fail unless the device read back every word a shader wrote (each checks its sums
+ * on the host): over 256 MiB, bound in ranges of maxStorageBufferRange (128 MiB on lavapipe), and
+ * over a limit shrunk to 1 MiB so that a small buffer needs several ranges and a short last one. */
+static void bandwidth_reads_what_was_written(void **state)
+{
+    fixture *f = *state;
+    lvk_err err = {{0}};
+    double gbps = 0, ms = 0;
+    if (!lvk_read_bandwidth(&f->d, 256ull << 20, 1, &gbps, &ms, &err))
+        fail_msg("%s", err.msg);
+    assert_true(gbps > 0 && ms > 0);
+
+    const lvk_device_info *real = f->d.info;
+    lvk_device_info small = *real;
+    small.max_storage_buffer_range = (1u << 20) + 4096;
+    small.max_texel_buffer_elements = small.max_storage_buffer_range / 16;
+    f->d.info = &small;
+    gbps = 0;
+    bool read_ok = lvk_read_bandwidth(&f->d, 5u << 19, 1, &gbps, &ms, &err);
+    bool copy_ok = read_ok && lvk_copy_bandwidth(&f->d, 5u << 19, 1, &gbps, &ms, &err);
+    f->d.info = real;
+    if (!read_ok || !copy_ok)
+        fail_msg("%s", err.msg);
+    assert_true(gbps > 0);
+
+    /* sizes the shaders cannot cover are refused, with the reason */
+    assert_false(lvk_read_bandwidth(&f->d, 1000, 1, &gbps, &ms, &err));
+    assert_non_null(strstr(err.msg, "multiple of"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -167,6 +204,7 @@ int main(void)
         vk_test(arena_packs_and_aligns),
         vk_test(weight_chunks_and_padding),
         vk_test(split_groups_stays_in_limits),
+        vk_test(bandwidth_reads_what_was_written),
     };
     return vk_checked_run(tests, setup, teardown);
 }

@@ -24,6 +24,7 @@ static void print_json(const lvk_selftest *t, const lvk_device *d)
     cJSON_AddStringToObject(root, "device", d->info->name);
     cJSON_AddStringToObject(root, "driver", d->info->driver_name);
     cJSON_AddNumberToObject(root, "copy_gbps", t->copy_gbps);
+    cJSON_AddNumberToObject(root, "read_gbps", t->read_gbps);
     cJSON *arr = cJSON_AddArrayToObject(root, "results");
     for (int i = 0; i < t->n_results; i++) {
         const lvk_selftest_result *r = &t->results[i];
@@ -46,6 +47,8 @@ static void print_json(const lvk_selftest *t, const lvk_device *d)
         cJSON_AddNumberToObject(o, "gflops", r->gflops);
         if (t->copy_gbps > 0 && r->gbps > 0)
             cJSON_AddNumberToObject(o, "of_copy", r->gbps / t->copy_gbps);
+        if (t->read_gbps > 0 && r->gbps > 0)
+            cJSON_AddNumberToObject(o, "of_read", r->gbps / t->read_gbps);
         cJSON_AddItemToArray(arr, o);
     }
     cJSON_AddNumberToObject(root, "passed", t->n_run - t->n_failed);

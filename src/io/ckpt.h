@@ -11,31 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/dtype.h"
 #include "base/platform.h"
 #include "base/status.h"
-
-typedef enum lvk_dtype {
-    LVK_DTYPE_F16,
-    LVK_DTYPE_BF16,
-    LVK_DTYPE_F32,
-    LVK_DTYPE_F64,
-    LVK_DTYPE_I8,
-    LVK_DTYPE_U8,
-    LVK_DTYPE_I16,
-    LVK_DTYPE_U16,
-    LVK_DTYPE_I32,
-    LVK_DTYPE_U32,
-    LVK_DTYPE_I64,
-    LVK_DTYPE_U64,
-    LVK_DTYPE_BOOL,
-    LVK_DTYPE_COUNT
-} lvk_dtype;
-
-size_t lvk_dtype_size(lvk_dtype dtype);
-/* The name as spelled in files: "Float16", "BFloat16", "Float32", ... "UInt8", "Bool". */
-const char *lvk_dtype_name(lvk_dtype dtype);
-/* Parses a file's tensor_type spelling (also the old "Uint8" style); false if unknown. */
-bool lvk_dtype_from_name(const char *name, size_t len, lvk_dtype *out);
 
 #define LVK_CKPT_MAX_DIMS 8
 

@@ -1,5 +1,6 @@
-/* What both tokenizers share: loading by type, the token hash table, the BPE merge loop,
- * encoding with BOS and special tokens, decoding and the streaming detokenizer. */
+/* The tokenizer as the rest of the program sees it: loading by type (tokenizer_spm.c or
+ * tokenizer_tiktoken.c), encoding with BOS and special tokens, decoding and the streaming
+ * detokenizer. The BPE helpers both types share are in bpe.c. */
 #include "io/tokenizer.h"
 
 #include <stdlib.h>
@@ -7,7 +8,8 @@
 
 #include "base/platform.h"
 #include "base/utf8.h"
-#include "io/tokenizer_internal.h"
+#include "io/tokenizer_spm.h"
+#include "io/tokenizer_tiktoken.h"
 
 /* ---- types ---- */
 
@@ -30,239 +32,22 @@ const char *lvk_tokenizer_type_name(lvk_tokenizer_type type)
     return type == LVK_TOKENIZER_SPM ? "sentencepiece" : "tiktoken";
 }
 
-/* ---- arena and hash table ---- */
-
-bool lvk_tok_arena_add(lvk_tokenizer *tok, const void *data, size_t len, uint32_t *off, lvk_err *err)
-{
-    if (tok->arena_len + len > UINT32_MAX)
-        return lvk_fail(err, "tokenizer text exceeds 4 GiB");
-    if (tok->arena_len + len > tok->arena_cap) {
-        size_t cap = tok->arena_cap ? tok->arena_cap * 2 : 65536;
-        while (cap < tok->arena_len + len)
-            cap *= 2;
-        char *grown = realloc(tok->arena, cap);
-        if (!grown)
-            return lvk_fail(err, "out of memory for tokenizer text (%zu bytes)", cap);
-        tok->arena = grown;
-        tok->arena_cap = cap;
-    }
-    if (len)
-        memcpy(tok->arena + tok->arena_len, data, len);
-    *off = (uint32_t)tok->arena_len;
-    tok->arena_len += len;
-    return true;
-}
-
-/* FNV-1a: tokens are short, so a simple byte-at-a-time hash is fast enough. */
-uint64_t lvk_tok_hash(const char *s, size_t len)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < len; i++) {
-        h ^= (uint8_t)s[i];
-        h *= 1099511628211ull;
-    }
-    return h;
-}
-
-bool lvk_tok_map_build(lvk_tokenizer *tok, int n, bool (*include)(const lvk_token_info *t), const char *name,
-                       lvk_err *err)
-{
-    size_t slots = 1024;
-    while (slots < (size_t)n * 2)
-        slots *= 2;
-    tok->map.slots = malloc(slots * sizeof *tok->map.slots);
-    if (!tok->map.slots)
-        return lvk_fail(err, "out of memory for the token table");
-    for (size_t i = 0; i < slots; i++)
-        tok->map.slots[i].id = -1;
-    tok->map.mask = slots - 1;
-    for (int id = 0; id < n; id++) {
-        const lvk_token_info *t = &tok->tokens[id];
-        if (include && !include(t))
-            continue;
-        const char *text = lvk_tok_text(tok, id);
-        uint64_t h = lvk_tok_hash(text, t->text_len);
-        size_t i = (size_t)h & tok->map.mask;
-        while (tok->map.slots[i].id >= 0) {
-            int32_t other = tok->map.slots[i].id;
-            if (tok->tokens[other].text_len == t->text_len && memcmp(lvk_tok_text(tok, other), text, t->text_len) == 0)
-                return lvk_fail(err, "%s: token %d has the same bytes as token %d", name, id, other);
-            i = (i + 1) & tok->map.mask;
-        }
-        tok->map.slots[i].id = id;
-        tok->map.slots[i].hash = (uint32_t)(h >> 32);
-    }
-    return true;
-}
-
-int32_t lvk_tok_map_find(const lvk_tokenizer *tok, const char *s, size_t len)
-{
-    uint64_t h = lvk_tok_hash(s, len);
-    uint32_t tag = (uint32_t)(h >> 32);
-    for (size_t i = (size_t)h & tok->map.mask;; i = (i + 1) & tok->map.mask) {
-        const lvk_token_slot *slot = &tok->map.slots[i];
-        if (slot->id < 0)
-            return -1;
-        if (slot->hash == tag && tok->tokens[slot->id].text_len == len &&
-            memcmp(lvk_tok_text(tok, slot->id), s, len) == 0)
-            return slot->id;
-    }
-}
-
-/* ---- BPE merge ---- */
-
-/* A candidate merge of two adjacent symbols. It goes stale when either side changes; the lengths
- * tell: a side that merged elsewhere is empty or longer, so left.len + right.len != len. */
-typedef struct bpe_pair {
-    double priority; /* higher merges first */
-    int32_t left, right;
-    uint32_t len;
-} bpe_pair;
-
-static bool pair_before(const bpe_pair *a, const bpe_pair *b)
-{
-    if (a->priority != b->priority)
-        return a->priority > b->priority;
-    return a->left < b->left; /* ties: leftmost */
-}
-
-static void heap_push(bpe_pair *heap, size_t *n, bpe_pair p)
-{
-    size_t i = (*n)++;
-    while (i > 0) {
-        size_t parent = (i - 1) / 2;
-        if (!pair_before(&p, &heap[parent]))
-            break;
-        heap[i] = heap[parent];
-        i = parent;
-    }
-    heap[i] = p;
-}
-
-static bpe_pair heap_pop(bpe_pair *heap, size_t *n)
-{
-    bpe_pair top = heap[0];
-    bpe_pair last = heap[--(*n)];
-    size_t i = 0;
-    for (;;) {
-        size_t child = 2 * i + 1;
-        if (child >= *n)
-            break;
-        if (child + 1 < *n && pair_before(&heap[child + 1], &heap[child]))
-            child++;
-        if (!pair_before(&heap[child], &last))
-            break;
-        heap[i] = heap[child];
-        i = child;
-    }
-    if (*n > 0)
-        heap[i] = last;
-    return top;
-}
-
-static bool kind_mergeable(uint8_t kind)
-{
-    return kind == LVK_TOKEN_NORMAL || kind == LVK_TOKEN_USER_DEFINED || kind == LVK_TOKEN_UNUSED;
-}
-
-static void try_add_pair(const lvk_tokenizer *tok, const char *text, const lvk_bpe_symbol *syms, int32_t left,
-                         int32_t right, bpe_pair *heap, size_t *n_heap)
-{
-    if (left < 0 || right < 0 || syms[left].frozen || syms[right].frozen)
-        return;
-    uint32_t len = syms[left].len + syms[right].len;
-    int32_t id = lvk_tok_map_find(tok, text + syms[left].start, len);
-    if (id < 0 || !kind_mergeable(tok->tokens[id].kind))
-        return;
-    bpe_pair p;
-    p.priority = tok->type == LVK_TOKENIZER_SPM ? (double)tok->tokens[id].score : -(double)tok->tokens[id].score;
-    p.left = left;
-    p.right = right;
-    p.len = len;
-    heap_push(heap, n_heap, p);
-}
-
-bool lvk_bpe_work_reserve(lvk_bpe_work *w, size_t n_symbols, lvk_err *err)
-{
-    if (n_symbols > w->syms_cap) {
-        size_t cap = n_symbols > 2 * w->syms_cap ? n_symbols : 2 * w->syms_cap; /* grow geometrically */
-        lvk_bpe_symbol *syms = realloc(w->syms, cap * sizeof *syms);
-        if (!syms)
-            return lvk_fail(err, "out of memory for %zu BPE symbols", cap);
-        w->syms = syms;
-        w->syms_cap = cap;
-    }
-    /* Every merge pushes at most two new pairs, on top of the n - 1 initial ones. */
-    size_t heap_need = 3 * w->syms_cap + 1;
-    if (heap_need > w->heap_cap) {
-        bpe_pair *heap = realloc(w->heap, heap_need * sizeof *heap);
-        if (!heap)
-            return lvk_fail(err, "out of memory for the BPE queue");
-        w->heap = heap;
-        w->heap_cap = heap_need;
-    }
-    return true;
-}
-
-void lvk_bpe_work_free(lvk_bpe_work *w)
-{
-    free(w->syms);
-    free(w->heap);
-    memset(w, 0, sizeof *w);
-}
-
-void lvk_bpe_merge(const lvk_tokenizer *tok, const char *text, lvk_bpe_work *w, size_t n)
-{
-    lvk_bpe_symbol *syms = w->syms;
-    bpe_pair *heap = w->heap;
-    size_t n_heap = 0;
-    for (size_t i = 1; i < n; i++)
-        try_add_pair(tok, text, syms, (int32_t)i - 1, (int32_t)i, heap, &n_heap);
-    while (n_heap > 0) {
-        bpe_pair top = heap_pop(heap, &n_heap);
-        lvk_bpe_symbol *l = &syms[top.left], *r = &syms[top.right];
-        if (l->len == 0 || r->len == 0 || l->len + r->len != top.len)
-            continue; /* stale */
-        l->len += r->len;
-        l->next = r->next;
-        if (r->next >= 0)
-            syms[r->next].prev = top.left;
-        r->len = 0;
-        try_add_pair(tok, text, syms, l->prev, top.left, heap, &n_heap);
-        try_add_pair(tok, text, syms, top.left, l->next, heap, &n_heap);
-    }
-}
-
-bool lvk_id_list_push(lvk_id_list *list, int32_t id, lvk_err *err)
-{
-    if (list->n == list->cap) {
-        size_t cap = list->cap ? list->cap * 2 : 64;
-        int32_t *ids = realloc(list->ids, cap * sizeof *ids);
-        if (!ids)
-            return lvk_fail(err, "out of memory for %zu token ids", cap);
-        list->ids = ids;
-        list->cap = cap;
-    }
-    list->ids[list->n++] = id;
-    return true;
-}
-
 /* ---- loading ---- */
 
 static bool collect_special_ids(lvk_tokenizer *tok, lvk_err *err)
 {
     size_t n = 0;
     for (int id = 0; id < tok->n_vocab; id++) {
-        uint8_t k = tok->tokens[id].kind;
-        if ((k == LVK_TOKEN_CONTROL || k == LVK_TOKEN_UNKNOWN || k == LVK_TOKEN_SPECIAL) && tok->tokens[id].text_len)
+        uint8_t k = tok->vocab.tokens[id].kind;
+        if ((k == LVK_TOKEN_CONTROL || k == LVK_TOKEN_UNKNOWN || k == LVK_TOKEN_SPECIAL) && tok->vocab.tokens[id].text_len)
             n++;
     }
     tok->special_ids = malloc((n ? n : 1) * sizeof *tok->special_ids);
     if (!tok->special_ids)
         return lvk_fail(err, "out of memory");
     for (int id = 0; id < tok->n_vocab; id++) {
-        uint8_t k = tok->tokens[id].kind;
-        if ((k == LVK_TOKEN_CONTROL || k == LVK_TOKEN_UNKNOWN || k == LVK_TOKEN_SPECIAL) && tok->tokens[id].text_len)
+        uint8_t k = tok->vocab.tokens[id].kind;
+        if ((k == LVK_TOKEN_CONTROL || k == LVK_TOKEN_UNKNOWN || k == LVK_TOKEN_SPECIAL) && tok->vocab.tokens[id].text_len)
             tok->special_ids[tok->n_special++] = id;
     }
     return true;
@@ -312,9 +97,7 @@ void lvk_tokenizer_free(lvk_tokenizer *tok)
     if (!tok)
         return;
     lvk_tiktoken_free_regex(tok);
-    free(tok->tokens);
-    free(tok->arena);
-    free(tok->map.slots);
+    lvk_vocab_free(&tok->vocab);
     free(tok->user_defined);
     free(tok->special_ids);
     free(tok);
@@ -330,7 +113,7 @@ int lvk_tokenizer_special_id(const lvk_tokenizer *tok, const char *text)
     size_t len = strlen(text);
     for (size_t i = 0; i < tok->n_special; i++) {
         int32_t id = tok->special_ids[i];
-        if (tok->tokens[id].text_len == len && memcmp(lvk_tok_text(tok, id), text, len) == 0)
+        if (tok->vocab.tokens[id].text_len == len && memcmp(lvk_vocab_text(&tok->vocab, id), text, len) == 0)
             return id;
     }
     return -1;
@@ -353,8 +136,8 @@ static int32_t special_at(const lvk_tokenizer *tok, const char *text, size_t len
     size_t best_len = 0;
     for (size_t i = 0; i < tok->n_special; i++) {
         int32_t id = tok->special_ids[i];
-        size_t n = tok->tokens[id].text_len;
-        if (n <= len && n > best_len && memcmp(lvk_tok_text(tok, id), text, n) == 0) {
+        size_t n = tok->vocab.tokens[id].text_len;
+        if (n <= len && n > best_len && memcmp(lvk_vocab_text(&tok->vocab, id), text, n) == 0) {
             best = id;
             best_len = n;
         }
@@ -368,7 +151,7 @@ static bool encode_with_specials(const lvk_tokenizer *tok, const char *text, siz
     /* Only bytes that begin some special token need the (slow) comparison against all of them. */
     bool starts[256] = {false};
     for (size_t i = 0; i < tok->n_special; i++)
-        starts[(uint8_t)lvk_tok_text(tok, tok->special_ids[i])[0]] = true;
+        starts[(uint8_t)lvk_vocab_text(&tok->vocab, tok->special_ids[i])[0]] = true;
     size_t run_start = 0;
     for (size_t pos = 0; pos < len;) {
         int32_t id = starts[(uint8_t)text[pos]] ? special_at(tok, text + pos, len - pos) : -1;
@@ -380,7 +163,7 @@ static bool encode_with_specials(const lvk_tokenizer *tok, const char *text, siz
             return false;
         if (!lvk_id_list_push(out, id, err))
             return false;
-        pos += tok->tokens[id].text_len;
+        pos += tok->vocab.tokens[id].text_len;
         run_start = pos;
     }
     return encode_plain(tok, text + run_start, len - run_start, out, err);
@@ -418,16 +201,16 @@ const char *lvk_tokenizer_piece(const lvk_tokenizer *tok, int32_t id, size_t *le
 {
     if (id < 0 || id >= tok->n_vocab)
         return NULL;
-    *len = tok->tokens[id].surf_len;
-    return tok->arena + tok->tokens[id].surf_off;
+    *len = tok->vocab.tokens[id].surf_len;
+    return tok->vocab.arena + tok->vocab.tokens[id].surf_off;
 }
 
 const char *lvk_tokenizer_piece_text(const lvk_tokenizer *tok, int32_t id, size_t *len)
 {
     if (id < 0 || id >= tok->n_vocab)
         return NULL;
-    *len = tok->tokens[id].text_len;
-    return lvk_tok_text(tok, id);
+    *len = tok->vocab.tokens[id].text_len;
+    return lvk_vocab_text(&tok->vocab, id);
 }
 
 void lvk_detokenizer_init(lvk_detokenizer *d, const lvk_tokenizer *tok)
@@ -472,8 +255,8 @@ size_t lvk_detokenizer_push(lvk_detokenizer *d, int32_t id, char *out)
     const lvk_tokenizer *tok = d->tok;
     if (id < 0 || id >= tok->n_vocab)
         return 0;
-    const lvk_token_info *t = &tok->tokens[id];
-    const uint8_t *bytes = (const uint8_t *)tok->arena + t->surf_off;
+    const lvk_token_info *t = &tok->vocab.tokens[id];
+    const uint8_t *bytes = (const uint8_t *)tok->vocab.arena + t->surf_off;
     size_t len = t->surf_len;
     if (t->kind == LVK_TOKEN_CONTROL)
         return 0;

@@ -2,11 +2,12 @@
  * bpe_model.cc does: normalize (dummy prefix, ' ' -> '▁'), split into characters (user-defined
  * pieces whole), merge the highest-scoring pair first, unknown pieces fall back to <0xNN> bytes.
  * Only the identity normalizer is supported (no precompiled NFKC charsmap), which is what LLaMA-2 uses. */
+#include "io/tokenizer_spm.h"
+
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/utf8.h"
-#include "io/tokenizer_internal.h"
 
 #define SPACE_SYMBOL "\xE2\x96\x81" /* U+2581 '▁' */
 
@@ -170,7 +171,7 @@ static bool add_surface_with_spaces(lvk_tokenizer *tok, lvk_token_info *t, const
         }
     }
     t->surf_len = (uint32_t)w;
-    return lvk_tok_arena_add(tok, buf, w, &t->surf_off, err);
+    return lvk_vocab_add_bytes(&tok->vocab, buf, w, &t->surf_off, err);
 }
 
 /* "<0x41>" -> 0x41 */
@@ -197,7 +198,7 @@ static int parse_byte_piece(const uint8_t *s, size_t len)
 static bool add_piece(lvk_tokenizer *tok, const spm_spec *spec, pb_reader r, size_t piece_offset, lvk_err *err)
 {
     int id = tok->n_vocab;
-    lvk_token_info *t = &tok->tokens[id];
+    lvk_token_info *t = &tok->vocab.tokens[id];
     memset(t, 0, sizeof *t);
     t->kind = LVK_TOKEN_NORMAL;
     const uint8_t *text = NULL;
@@ -231,7 +232,7 @@ static bool add_piece(lvk_tokenizer *tok, const spm_spec *spec, pb_reader r, siz
         return lvk_fail(err, "%s: at byte %zu: piece %d is %zu bytes long (at most %d supported)", r.name,
                         piece_offset, id, text_len, LVK_DETOK_MAX_PIECE);
     t->text_len = (uint32_t)text_len;
-    if (!lvk_tok_arena_add(tok, text, text_len, &t->text_off, err))
+    if (!lvk_vocab_add_bytes(&tok->vocab, text, text_len, &t->text_off, err))
         return false;
     switch (t->kind) {
     case LVK_TOKEN_CONTROL:
@@ -244,7 +245,7 @@ static bool add_piece(lvk_tokenizer *tok, const spm_spec *spec, pb_reader r, siz
                             id, tok->unk_id);
         tok->unk_id = id;
         t->surf_len = (uint32_t)spec->unk_surface_len;
-        return lvk_tok_arena_add(tok, spec->unk_surface, spec->unk_surface_len, &t->surf_off, err);
+        return lvk_vocab_add_bytes(&tok->vocab, spec->unk_surface, spec->unk_surface_len, &t->surf_off, err);
     case LVK_TOKEN_BYTE: {
         int b = parse_byte_piece(text, text_len);
         if (b < 0)
@@ -253,7 +254,7 @@ static bool add_piece(lvk_tokenizer *tok, const spm_spec *spec, pb_reader r, siz
         tok->byte_ids[b] = id;
         uint8_t byte = (uint8_t)b;
         t->surf_len = 1;
-        return lvk_tok_arena_add(tok, &byte, 1, &t->surf_off, err);
+        return lvk_vocab_add_bytes(&tok->vocab, &byte, 1, &t->surf_off, err);
     }
     default:
         t->drops_bos_space = text_len >= 3 && memcmp(text, SPACE_SYMBOL, 3) == 0 &&
@@ -298,10 +299,10 @@ static bool is_space_symbol(const char *s)
 static bool any_piece_joins_words(const lvk_tokenizer *tok)
 {
     for (int id = 0; id < tok->n_vocab; id++) {
-        const lvk_token_info *t = &tok->tokens[id];
+        const lvk_token_info *t = &tok->vocab.tokens[id];
         if (t->kind != LVK_TOKEN_NORMAL && t->kind != LVK_TOKEN_USER_DEFINED && t->kind != LVK_TOKEN_UNUSED)
             continue;
-        const char *s = lvk_tok_text(tok, id);
+        const char *s = lvk_vocab_text(&tok->vocab, id);
         for (size_t i = 1; i + 3 <= t->text_len; i++)
             if (is_space_symbol(s + i) && !(i >= 3 && is_space_symbol(s + i - 3)))
                 return true;
@@ -339,8 +340,8 @@ bool lvk_spm_load(lvk_tokenizer *tok, const uint8_t *data, size_t size, const ch
         return false;
     if (n_pieces > (1u << 24))
         return lvk_fail(err, "%s: %zu pieces is more than supported", name, n_pieces);
-    tok->tokens = calloc(n_pieces ? n_pieces : 1, sizeof *tok->tokens);
-    if (!tok->tokens)
+    tok->vocab.tokens = calloc(n_pieces ? n_pieces : 1, sizeof *tok->vocab.tokens);
+    if (!tok->vocab.tokens)
         return lvk_fail(err, "out of memory for %zu pieces", n_pieces);
 
     r.p = data;
@@ -362,7 +363,7 @@ bool lvk_spm_load(lvk_tokenizer *tok, const uint8_t *data, size_t size, const ch
     tok->eos_id = spec.eos_id >= 0 && spec.eos_id < tok->n_vocab ? spec.eos_id : -1;
 
     for (int id = 0; id < tok->n_vocab; id++)
-        if (is_user_defined(&tok->tokens[id]))
+        if (is_user_defined(&tok->vocab.tokens[id]))
             tok->n_user_defined++;
     if (tok->n_user_defined) {
         tok->user_defined = malloc(tok->n_user_defined * sizeof *tok->user_defined);
@@ -370,11 +371,11 @@ bool lvk_spm_load(lvk_tokenizer *tok, const uint8_t *data, size_t size, const ch
             return lvk_fail(err, "out of memory");
         size_t k = 0;
         for (int id = 0; id < tok->n_vocab; id++)
-            if (is_user_defined(&tok->tokens[id]))
+            if (is_user_defined(&tok->vocab.tokens[id]))
                 tok->user_defined[k++] = id;
     }
     tok->words_independent = tok->escape_whitespaces && !any_piece_joins_words(tok);
-    return lvk_tok_map_build(tok, tok->n_vocab, NULL, name, err);
+    return lvk_vocab_map_build(&tok->vocab, tok->n_vocab, name, err);
 }
 
 /* ---- encoding ---- */
@@ -417,8 +418,8 @@ static size_t user_defined_at(const lvk_tokenizer *tok, const char *s, size_t le
 {
     size_t best = 0;
     for (size_t i = 0; i < tok->n_user_defined; i++) {
-        const lvk_token_info *t = &tok->tokens[tok->user_defined[i]];
-        if (t->text_len <= len && t->text_len > best && memcmp(lvk_tok_text(tok, tok->user_defined[i]), s, t->text_len) == 0)
+        const lvk_token_info *t = &tok->vocab.tokens[tok->user_defined[i]];
+        if (t->text_len <= len && t->text_len > best && memcmp(lvk_vocab_text(&tok->vocab, tok->user_defined[i]), s, t->text_len) == 0)
             best = t->text_len;
     }
     return best;
@@ -427,7 +428,7 @@ static size_t user_defined_at(const lvk_tokenizer *tok, const char *s, size_t le
 static bool emit_symbol(const lvk_tokenizer *tok, const char *s, size_t len, bool *prev_unknown, lvk_id_list *out,
                         lvk_err *err)
 {
-    int32_t id = lvk_tok_map_find(tok, s, len);
+    int32_t id = lvk_vocab_find(&tok->vocab, s, len);
     if (id >= 0) {
         *prev_unknown = false;
         return lvk_id_list_push(out, id, err);
@@ -453,7 +454,7 @@ static bool merge_and_emit(const lvk_tokenizer *tok, const char *norm, lvk_bpe_w
     if (n == 0)
         return true;
     w->syms[n - 1].next = -1;
-    lvk_bpe_merge(tok, norm, w, n);
+    lvk_bpe_merge(&tok->vocab, LVK_BPE_HIGHEST_SCORE, norm, w, n);
     for (int32_t i = 0; i >= 0; i = w->syms[i].next)
         if (!emit_symbol(tok, norm + w->syms[i].start, w->syms[i].len, prev_unknown, out, err))
             return false;

@@ -3,13 +3,14 @@
  * Meta's regex (PCRE2, UTF + UCP), looks each piece up whole, and otherwise merges its bytes
  * lowest rank first, as tiktoken does. No Unicode normalization: tiktoken applies none
  * (the conformance data keeps decomposed "e\u0301" as it is). */
+#include "io/tokenizer_tiktoken.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <pcre2.h>
 
-#include "io/tokenizer_internal.h"
 
 /* Meta's LLaMA-3 pre-tokenizer pattern (llama/tokenizer.py):
  *   (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
@@ -130,12 +131,12 @@ static bool add_ranked_token(lvk_tokenizer *tok, const uint8_t *line, size_t len
     if (n <= 0)
         return lvk_fail(err, "%s: line %zu (byte %zu): bad base64 or a token longer than %d bytes", name, line_no,
                         offset, LVK_DETOK_MAX_PIECE);
-    lvk_token_info *t = &tok->tokens[tok->n_vocab];
+    lvk_token_info *t = &tok->vocab.tokens[tok->n_vocab];
     memset(t, 0, sizeof *t);
     t->kind = LVK_TOKEN_NORMAL;
     t->score = (float)rank;
     t->text_len = t->surf_len = (uint32_t)n;
-    if (!lvk_tok_arena_add(tok, bytes, (size_t)n, &t->text_off, err))
+    if (!lvk_vocab_add_bytes(&tok->vocab, bytes, (size_t)n, &t->text_off, err))
         return false;
     t->surf_off = t->text_off;
     tok->n_vocab++;
@@ -171,8 +172,8 @@ bool lvk_tiktoken_load(lvk_tokenizer *tok, const uint8_t *data, size_t size, con
     size_t n_lines = count_lines(data, size);
     if (n_lines > (1u << 24))
         return lvk_fail(err, "%s: %zu lines is more than supported", name, n_lines);
-    tok->tokens = calloc(n_lines + N_SPECIAL, sizeof *tok->tokens);
-    if (!tok->tokens)
+    tok->vocab.tokens = calloc(n_lines + N_SPECIAL, sizeof *tok->vocab.tokens);
+    if (!tok->vocab.tokens)
         return lvk_fail(err, "out of memory for %zu tokens", n_lines);
     size_t line_no = 0;
     for (const uint8_t *p = data, *end = data + size; p < end;) {
@@ -189,23 +190,23 @@ bool lvk_tiktoken_load(lvk_tokenizer *tok, const uint8_t *data, size_t size, con
     for (int i = 0; i < N_SPECIAL; i++) {
         char text[64];
         special_name(i, text, sizeof text);
-        lvk_token_info *t = &tok->tokens[tok->n_vocab];
+        lvk_token_info *t = &tok->vocab.tokens[tok->n_vocab];
         t->kind = LVK_TOKEN_SPECIAL;
         t->score = (float)tok->n_vocab;
         t->text_len = t->surf_len = (uint32_t)strlen(text);
-        if (!lvk_tok_arena_add(tok, text, t->text_len, &t->text_off, err))
+        if (!lvk_vocab_add_bytes(&tok->vocab, text, t->text_len, &t->text_off, err))
             return false;
         t->surf_off = t->text_off;
         tok->n_vocab++;
     }
     tok->bos_id = n_ranked;     /* <|begin_of_text|> */
     tok->eos_id = n_ranked + 1; /* <|end_of_text|> */
-    if (!lvk_tok_map_build(tok, n_ranked, NULL, name, err))
+    if (!lvk_vocab_map_build(&tok->vocab, n_ranked, name, err))
         return false;
     /* Byte-level BPE needs every single byte as a token, or some text could not be encoded. */
     for (int b = 0; b < 256; b++) {
         char c = (char)b;
-        if (lvk_tok_map_find(tok, &c, 1) < 0)
+        if (lvk_vocab_find(&tok->vocab, &c, 1) < 0)
             return lvk_fail(err, "%s: no token for the single byte 0x%02X", name, b);
     }
     return compile_regex(tok, err);
@@ -215,7 +216,7 @@ bool lvk_tiktoken_load(lvk_tokenizer *tok, const uint8_t *data, size_t size, con
 static bool encode_piece(const lvk_tokenizer *tok, const char *piece, size_t len, lvk_bpe_work *w, lvk_id_list *out,
                          lvk_err *err)
 {
-    int32_t id = lvk_tok_map_find(tok, piece, len);
+    int32_t id = lvk_vocab_find(&tok->vocab, piece, len);
     if (id >= 0)
         return lvk_id_list_push(out, id, err);
     if (!lvk_bpe_work_reserve(w, len, err))
@@ -228,9 +229,9 @@ static bool encode_piece(const lvk_tokenizer *tok, const char *piece, size_t len
         s->next = i + 1 < len ? (int32_t)i + 1 : -1;
         s->frozen = false;
     }
-    lvk_bpe_merge(tok, piece, w, len);
+    lvk_bpe_merge(&tok->vocab, LVK_BPE_LOWEST_RANK, piece, w, len);
     for (int32_t i = 0; i >= 0; i = w->syms[i].next) {
-        id = lvk_tok_map_find(tok, piece + w->syms[i].start, w->syms[i].len);
+        id = lvk_vocab_find(&tok->vocab, piece + w->syms[i].start, w->syms[i].len);
         if (id < 0) /* cannot happen: merges only form tokens and every byte is one (checked at load) */
             return lvk_fail(err, "encode: internal error: no token for a BPE symbol");
         if (!lvk_id_list_push(out, id, err))

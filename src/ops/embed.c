@@ -11,24 +11,12 @@ typedef struct embed_push {
     uint32_t zero_invalid;
 } embed_push;
 
-/* The shader's DTYPE spec constant. */
-static bool dtype_code(lvk_dtype dtype, uint32_t *code)
-{
-    switch (dtype) {
-    case LVK_DTYPE_F32: *code = 0; return true;
-    case LVK_DTYPE_F16: *code = 1; return true;
-    case LVK_DTYPE_BF16: *code = 2; return true;
-    default: return false;
-    }
-}
-
 bool lvk_embed_prepare(lvk_kernels *k, lvk_embed_op *op, const lvk_weight *table, const lvk_view *ids,
                        const lvk_view *out, uint32_t max_tokens, lvk_err *err)
 {
     memset(op, 0, sizeof *op);
-    uint32_t code;
-    if (!dtype_code(table->dtype, &code))
-        return lvk_fail(err, "embed: table dtype %s is not Float32, Float16 or BFloat16", lvk_dtype_name(table->dtype));
+    if (!lvk_weight_format_of(table->dtype, "embed", err))
+        return false;
     if (max_tokens == 0 || table->n_chunks == 0)
         return lvk_fail(err, "embed: nothing to gather (max_tokens %u, %d table chunks)", max_tokens, table->n_chunks);
     const lvk_device_info *info = k->d->info;
@@ -56,7 +44,7 @@ bool lvk_embed_prepare(lvk_kernels *k, lvk_embed_op *op, const lvk_weight *table
         .bindings = {LVK_BIND_STORAGE, LVK_BIND_STORAGE, LVK_BIND_STORAGE},
         .push_size = sizeof(embed_push),
         .n_spec = 2,
-        .spec = {wg, code},
+        .spec = {wg, (uint32_t)table->dtype},
     };
     op->pipeline = lvk_kernels_pipeline(k, &desc, err);
     if (!op->pipeline)

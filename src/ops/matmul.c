@@ -42,8 +42,8 @@ lvk_matmul_path lvk_matmul_auto_path(const lvk_device *d)
 static bool check_shapes(const lvk_weight *w, const lvk_view *x, const lvk_view *y,
                          uint32_t max_tokens, lvk_err *err)
 {
-    if (w->dtype != LVK_DTYPE_F16 && w->dtype != LVK_DTYPE_BF16 && w->dtype != LVK_DTYPE_F32)
-        return lvk_fail(err, "matmul: weight dtype %s is not Float16, BFloat16 or Float32", lvk_dtype_name(w->dtype));
+    if (!lvk_weight_format_of(w->dtype, "matmul", err))
+        return false;
     if (w->n_chunks < 1 || w->rows == 0 || w->cols == 0)
         return lvk_fail(err, "matmul: the weight is empty");
     if (max_tokens == 0)

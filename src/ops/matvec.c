@@ -45,13 +45,11 @@ static lvk_matvec_path choose_path(const lvk_device *d)
     return LVK_MATVEC_TEXEL;
 }
 
-static uint32_t dtype_code(lvk_dtype dt) { return dt == LVK_DTYPE_F16 ? 0u : dt == LVK_DTYPE_BF16 ? 1u : 2u; }
-
 /* Checks shapes and sizes common to every path. */
 static bool check_shapes(const lvk_weight *w, const lvk_view *x, const lvk_view *y, uint32_t max_tokens, lvk_err *err)
 {
-    if (w->dtype != LVK_DTYPE_F16 && w->dtype != LVK_DTYPE_BF16 && w->dtype != LVK_DTYPE_F32)
-        return lvk_fail(err, "matvec: weight dtype %s; expected Float16, BFloat16 or Float32", lvk_dtype_name(w->dtype));
+    if (!lvk_weight_format_of(w->dtype, "matvec", err))
+        return false;
     if (w->n_chunks < 1 || w->rows == 0 || w->cols == 0)
         return lvk_fail(err, "matvec: the weight is empty or not allocated");
     if (max_tokens < 1 || max_tokens > LVK_MATVEC_MAX_TOKENS)
@@ -145,7 +143,7 @@ bool lvk_matvec_prepare(lvk_kernels *k, lvk_matvec_op *op, const lvk_weight *w, 
                          texel ? LVK_BIND_UNIFORM_TEXEL : LVK_BIND_STORAGE, LVK_BIND_STORAGE},
             .push_size = sizeof op->chunks[0].push,
             .n_spec = 6,
-            .spec = {wg, rows_per, n, dtype_code(w->dtype), x_vec4, o.accumulate},
+            .spec = {wg, rows_per, n, (uint32_t)w->dtype, x_vec4, o.accumulate},
         };
         op->pipelines[n - 1] = lvk_kernels_pipeline(k, &desc, err);
         if (!op->pipelines[n - 1]) {
@@ -158,7 +156,7 @@ bool lvk_matvec_prepare(lvk_kernels *k, lvk_matvec_op *op, const lvk_weight *w, 
     y_all.size = (uint64_t)max_tokens * w->rows * sizeof(float);
     lvk_view x_all = *x;
     x_all.size = (uint64_t)max_tokens * w->cols * sizeof(float);
-    const uint32_t elem_per_block = w->dtype == LVK_DTYPE_F32 ? 4u : 8u;
+    const lvk_weight_format *format = lvk_weight_format_of(w->dtype, "matvec", NULL); /* checked above */
     for (int i = 0; i < w->n_chunks; i++) {
         const lvk_weight_chunk *ch = &w->chunks[i];
         lvk_matvec_chunk *mc = &op->chunks[i];
@@ -174,8 +172,8 @@ bool lvk_matvec_prepare(lvk_kernels *k, lvk_matvec_op *op, const lvk_weight *w, 
         mc->push.cols = w->cols;
         mc->push.row0 = ch->row0;
         mc->push.y_stride = w->rows;
-        mc->push.blocks = w->row_stride / 16;
-        mc->push.full_blocks = w->cols / elem_per_block;
+        mc->push.blocks = w->row_stride / format->block_bytes;
+        mc->push.full_blocks = w->cols / format->block_elems;
         uint32_t groups = (ch->rows + rows_per - 1) / rows_per;
         lvk_split_groups(d, groups, &mc->groups_x, &mc->groups_y);
     }

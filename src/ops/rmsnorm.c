@@ -11,16 +11,6 @@ typedef struct rmsnorm_push {
     float eps;
 } rmsnorm_push;
 
-static bool weight_dtype_code(lvk_dtype dtype, uint32_t *code)
-{
-    switch (dtype) {
-    case LVK_DTYPE_F32: *code = 0; return true;
-    case LVK_DTYPE_F16: *code = 1; return true;
-    case LVK_DTYPE_BF16: *code = 2; return true;
-    default: return false;
-    }
-}
-
 bool lvk_rmsnorm_variant_supported(const lvk_kernels *k, lvk_rmsnorm_variant variant)
 {
     if (variant != LVK_RMSNORM_SUBGROUP)
@@ -65,9 +55,8 @@ bool lvk_rmsnorm_prepare_ex(lvk_kernels *k, lvk_rmsnorm_op *op, const lvk_view *
                             const lvk_rmsnorm_options *opt, lvk_err *err)
 {
     memset(op, 0, sizeof *op);
-    uint32_t code;
-    if (!weight_dtype_code(w->dtype, &code))
-        return lvk_fail(err, "rmsnorm: weight dtype %s is not Float32, Float16 or BFloat16", lvk_dtype_name(w->dtype));
+    if (!lvk_weight_format_of(w->dtype, "rmsnorm", err))
+        return false;
     if (dim == 0 || max_tokens == 0)
         return lvk_fail(err, "rmsnorm: empty shape [%u, %u]", max_tokens, dim);
     if (w->rows != 1 || w->cols != dim || w->n_chunks != 1)
@@ -102,7 +91,7 @@ bool lvk_rmsnorm_prepare_ex(lvk_kernels *k, lvk_rmsnorm_op *op, const lvk_view *
         .bindings = {LVK_BIND_STORAGE, LVK_BIND_STORAGE, LVK_BIND_STORAGE},
         .push_size = sizeof(rmsnorm_push),
         .n_spec = 2,
-        .spec = {wg, code},
+        .spec = {wg, (uint32_t)w->dtype},
     };
     op->pipeline = lvk_kernels_pipeline(k, &desc, err);
     if (!op->pipeline)

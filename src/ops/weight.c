@@ -18,14 +18,15 @@ bool lvk_weight_create(lvk_device *d, lvk_arena *a, lvk_weight *w, lvk_dtype dty
                        uint64_t max_chunk_bytes, lvk_err *err)
 {
     memset(w, 0, sizeof *w);
-    if (dtype != LVK_DTYPE_F16 && dtype != LVK_DTYPE_BF16 && dtype != LVK_DTYPE_F32)
-        return lvk_fail(err, "weights must be Float16, BFloat16 or Float32, not %s", lvk_dtype_name(dtype));
+    const lvk_weight_format *format = lvk_weight_format_of(dtype, "weight", err);
+    if (!format)
+        return false;
     if (rows == 0 || cols == 0)
         return lvk_fail(err, "a weight of shape [%u, %u] is empty", rows, cols);
     w->dtype = dtype;
     w->rows = rows;
     w->cols = cols;
-    w->row_stride = (cols * (uint32_t)lvk_dtype_size(dtype) + 15u) & ~15u;
+    w->row_stride = lvk_weight_format_row_bytes(format, cols);
     uint64_t limit = lvk_weight_max_chunk_bytes(d, a);
     if (max_chunk_bytes && max_chunk_bytes < limit)
         limit = max_chunk_bytes;

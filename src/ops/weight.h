@@ -1,13 +1,14 @@
-/* A weight matrix on the device, as stored in the checkpoint: [rows, cols] of fp16, bf16 or fp32,
- * row-major. A matrix larger than one binding may span (maxStorageBufferRange, the arena's block
- * size) is cut by rows into chunks, each its own binding; kernels loop over the chunks. A 1-D
- * weight (a norm) is one row.
+/* A weight matrix on the device, as stored in the checkpoint: [rows, cols] in one of the formats of
+ * ops/weight_format.h (fp16, bf16, fp32), row-major. A matrix larger than one binding may span
+ * (maxStorageBufferRange, the arena's block size) is cut by rows into chunks, each its own binding;
+ * kernels loop over the chunks. A 1-D weight (a norm) is one row.
  *
  * Each row starts on a 16-byte boundary (row_stride rounds the row up; the pad is zero), so a
  * kernel may read any row with 16-byte loads: RGBA32UI texel fetches or uvec4 storage loads. */
 #ifndef LVK_OPS_WEIGHT_H
 #define LVK_OPS_WEIGHT_H
-#include "io/ckpt.h"
+#include "base/dtype.h"
+#include "ops/weight_format.h"
 #include "vk/memory.h"
 #include "vk/pipeline.h"
 
@@ -20,9 +21,9 @@ typedef struct lvk_weight_chunk {
 } lvk_weight_chunk;
 
 typedef struct lvk_weight {
-    lvk_dtype dtype;     /* LVK_DTYPE_F16, LVK_DTYPE_BF16 or LVK_DTYPE_F32 */
+    lvk_dtype dtype;     /* a format of ops/weight_format.h */
     uint32_t rows, cols;
-    uint32_t row_stride; /* bytes from one row to the next: cols * elem size rounded up to 16 */
+    uint32_t row_stride; /* bytes from one row to the next: whole blocks of the format */
     uint32_t rows_per_chunk;
     int n_chunks;
     lvk_weight_chunk chunks[LVK_WEIGHT_MAX_CHUNKS];

@@ -4,7 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "io/ckpt.h"
+#include "base/dtype.h"
 
 /* table: [vocab, dim] packed rows of dtype (fp32, fp16 or bf16 bits, as in the checkpoint). */
 void lvk_ref_embed(const void *table, lvk_dtype dtype, uint32_t vocab, uint32_t dim, const uint32_t *ids,

@@ -3,7 +3,7 @@
 #define LVK_REF_MATMUL_H
 #include <stdint.h>
 
-#include "io/ckpt.h"
+#include "base/dtype.h"
 
 /* y[t, r] = sum_c w[r, c] * x[t, c] for t < n_tokens, r < rows, accumulated in fp64.
  * w: rows x cols values of dtype (F16, BF16 or F32), packed row after row as in the checkpoint

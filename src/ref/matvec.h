@@ -3,7 +3,7 @@
 #define LVK_REF_MATVEC_H
 #include <stdint.h>
 
-#include "io/ckpt.h"
+#include "base/dtype.h"
 
 /* y[t * rows + r] = sum_c W[r, c] * x[t * cols + c] for t < n_tokens, r < rows.
  * w: rows packed rows of cols values of dtype (F16, BF16 or F32) as stored in the checkpoint

@@ -1,5 +1,6 @@
 /* The selftest cases, in the order they run. One line per kernel file in src/selftest/. */
 LVK_SELFTEST_CASE(copy)
+LVK_SELFTEST_CASE(read)
 LVK_SELFTEST_CASE(add)
 LVK_SELFTEST_CASE(embed)
 LVK_SELFTEST_CASE(rmsnorm)

@@ -16,6 +16,7 @@ typedef struct lvk_selftest {
     bool json;
     const char *filter;
     double copy_gbps; /* the device's copy bandwidth from the copy case, 0 until measured */
+    double read_gbps; /* the device's read bandwidth from the read case, 0 until measured */
     int n_run, n_failed;
     struct lvk_selftest_result *results;
     int n_results, cap_results;
@@ -25,7 +26,7 @@ typedef struct lvk_selftest_result {
     char kernel[32];
     char dtype[16];
     char shape[48];
-    bool checked;       /* false for pure speed cases (the copy yardstick) */
+    bool checked;       /* false for pure speed cases */
     double max_abs_err; /* over all outputs */
     double nmse;        /* sum (got - want)^2 / sum want^2 */
     double tol;         /* pass if nmse <= tol (and every output is finite) */
