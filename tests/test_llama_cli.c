@@ -277,7 +277,7 @@ static void spill_runs_and_gives_the_same_answer(void **state)
 static void bench_reports_json_and_profile(void **state)
 {
     (void)state;
-    int rc = run_program("llama-vk-bench", "-C " TMP "/cli_l3.json -M " TMP "/cli_l3.ckpt -p 5 -n 3 --json");
+    int rc = run_program("llama-vk-bench", "-C " TMP "/cli_l3.json -M " TMP "/cli_l3.ckpt -p 5 -n 3 --json --parallel 3");
     if (rc != 0)
         fail_msg("llama-vk-bench: exit %d: %s", rc, run_err);
     cJSON *j = cJSON_Parse(run_out);
@@ -298,6 +298,11 @@ static void bench_reports_json_and_profile(void **state)
     assert_true(fabs(v[6] - v[4] / v[8]) <= 1e-6 * v[6]);
     assert_int_equal(cJSON_GetObjectItemCaseSensitive(j, "prompt_tokens")->valueint, 5);
     assert_int_equal(cJSON_GetObjectItemCaseSensitive(j, "decode_tokens")->valueint, 3);
+    /* the host side of decoding, and the sequences decoded together */
+    assert_true(json_num(j, "dispatches_per_token") > 0);
+    assert_true(json_num(j, "record_ms_per_token") > 0);
+    assert_int_equal((int)json_num(j, "parallel"), 3);
+    assert_true(json_num(j, "parallel_decode_tok_s") > 0);
     cJSON_Delete(j);
 
     rc = run_program("llama-vk-bench", "-C " TMP "/cli_l2.json -M " TMP "/cli_l2.ckpt -p 2 -n 2 --profile");

@@ -28,6 +28,7 @@ typedef struct bench {
     double load_s, load_gbps, prefill_s, prefill_tok_s, decode_s, decode_tok_s, decode_gbps, copy_gbps, read_gbps, ttft_s;
     double record_ms_per_token, dispatches_per_token, parallel_decode_tok_s;
     uint32_t n_prompt, n_decode, parallel;
+    lvk_llama_profile profile; /* of the single-sequence decode */
 } bench;
 
 static bool parse_count(const char *s, int *out)
@@ -204,9 +205,9 @@ static bool run_bench(lvk_model *m, uint32_t n_prompt, uint32_t n_decode, uint32
     b->decode_s = lvk_now() - t0;
     b->decode_tok_s = b->decode_s > 0 ? n_decode / b->decode_s : 0;
     b->decode_gbps = b->decode_tok_s * (double)info.weight_bytes / 1e9;
-    const lvk_llama_profile *prof = lvk_model_profile(m);
-    b->record_ms_per_token = prof->record_ms / n_decode;
-    b->dispatches_per_token = (double)prof->dispatches / n_decode;
+    b->profile = *lvk_model_profile(m);
+    b->record_ms_per_token = b->profile.record_ms / n_decode;
+    b->dispatches_per_token = (double)b->profile.dispatches / n_decode;
     lvk_model_free_sequence(m, seq);
     return ok && (parallel == 0 || run_parallel(m, parallel, n_prompt, n_decode, b, err));
 }
@@ -294,7 +295,7 @@ static int run(int argc, char **argv)
         else
             print_table(&b, &info, lvk_model_device(m));
         if (profile)
-            print_profile(lvk_model_profile(m), b.n_decode);
+            print_profile(&b.profile, b.n_decode);
     }
     lvk_model_close(m);
     if (!rc && lvk_validation_error_count()) {
