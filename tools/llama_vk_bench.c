@@ -134,14 +134,8 @@ static bool run_parallel(lvk_model *m, uint32_t parallel, uint32_t n_prompt, uin
         lvk_fail(err, "out of host memory");
     for (uint32_t i = 0; ok && i < parallel; i++) {
         make_ids(ids, n_prompt, info.cfg->vocab_size, 1000 + i);
-        ok = lvk_model_new_sequence(m, &seqs[i], err);
-        lvk_step_item it = {.seq = seqs[i], .ids = ids, .n = n_prompt, .what = LVK_OUT_ARGMAX, .out = &results[i]};
-        for (uint32_t done = 0; ok && done < n_prompt; done += it.n) {
-            it.ids = ids + done;
-            it.n = n_prompt - done < info.max_batch ? n_prompt - done : info.max_batch;
-            it.what = done + it.n == n_prompt ? LVK_OUT_ARGMAX : LVK_OUT_NONE;
-            ok = lvk_model_step(m, &it, 1, err);
-        }
+        ok = lvk_model_new_sequence(m, &seqs[i], err) &&
+             lvk_model_forward(m, seqs[i], ids, n_prompt, LVK_OUT_ARGMAX, 0, &results[i], err);
     }
     free(ids);
     double t0 = lvk_now();
@@ -182,14 +176,8 @@ static bool run_bench(lvk_model *m, uint32_t n_prompt, uint32_t n_decode, uint32
     make_ids(ids, n_prompt, info.cfg->vocab_size, 12345);
     bool ok = lvk_model_new_sequence(m, &seq, err);
     lvk_llama_result r = {0};
-    lvk_step_item it = {.seq = seq, .out = &r};
     double t0 = lvk_now();
-    for (uint32_t done = 0; ok && done < n_prompt; done += it.n) {
-        it.ids = ids + done;
-        it.n = n_prompt - done < info.max_batch ? n_prompt - done : info.max_batch;
-        it.what = done + it.n == n_prompt ? LVK_OUT_ARGMAX : LVK_OUT_NONE;
-        ok = lvk_model_step(m, &it, 1, err);
-    }
+    ok = ok && lvk_model_forward(m, seq, ids, n_prompt, LVK_OUT_ARGMAX, 0, &r, err);
     b->prefill_s = lvk_now() - t0;
     b->ttft_s = b->prefill_s; /* the argmax of the prompt's last token is the first new token */
     b->prefill_tok_s = b->prefill_s > 0 ? n_prompt / b->prefill_s : 0;
@@ -199,7 +187,7 @@ static bool run_bench(lvk_model *m, uint32_t n_prompt, uint32_t n_decode, uint32
     t0 = lvk_now();
     for (uint32_t i = 0; ok && i < n_decode; i++) {
         int32_t next = (int32_t)r.argmax;
-        it = (lvk_step_item){.seq = seq, .ids = &next, .n = 1, .what = LVK_OUT_ARGMAX, .out = &r};
+        lvk_step_item it = {.seq = seq, .ids = &next, .n = 1, .what = LVK_OUT_ARGMAX, .out = &r};
         ok = lvk_model_step(m, &it, 1, err);
     }
     b->decode_s = lvk_now() - t0;

@@ -76,6 +76,9 @@ bool lvk_model_generate(lvk_model *m, lvk_sequence *s, const int32_t *prompt, si
                         const lvk_generate_params *p, lvk_text_callback on_text, void *user, lvk_generate_result *out,
                         lvk_err *err);
 bool lvk_model_step(lvk_model *m, lvk_step_item *items, uint32_t n_items, lvk_err *err);
+/* One sequence's tokens in as many steps as the batch needs, and `what` about the last one. */
+bool lvk_model_forward(lvk_model *m, lvk_sequence *s, const int32_t *ids, uint32_t n, lvk_llama_output what,
+                       uint32_t top_k, lvk_llama_result *out, lvk_err *err);
 
 const lvk_llama_profile *lvk_model_profile(const lvk_model *m);
 void lvk_model_profile_reset(lvk_model *m);

@@ -159,6 +159,12 @@ bool lvk_model_step(lvk_model *m, lvk_step_item *items, uint32_t n_items, lvk_er
     return lvk_llama_step(&m->llama, items, n_items, err);
 }
 
+bool lvk_model_forward(lvk_model *m, lvk_sequence *s, const int32_t *ids, uint32_t n, lvk_llama_output what,
+                       uint32_t top_k, lvk_llama_result *out, lvk_err *err)
+{
+    return lvk_llama_forward(&m->llama, s, ids, n, what, top_k, out, err);
+}
+
 const lvk_llama_profile *lvk_model_profile(const lvk_model *m) { return &m->llama.profile; }
 
 void lvk_model_profile_reset(lvk_model *m) { lvk_llama_profile_reset(&m->llama); }
