@@ -155,6 +155,8 @@ bool lvk_chat_session_reply(lvk_chat_session *s, const char *user_text, size_t l
         forget_cache(s); /* the cache may hold part of the turn: start it over next time */
         if (ok)
             lvk_fail(err, "out of host memory");
+        if (user_text) /* the conversation is as before: the turn can be typed again */
+            lvk_chat_remove(&s->chat, s->chat.n - 1, 1);
         return false;
     }
     /* The cache ends with the answer; the template wants the first end-of-turn id after it. */
