@@ -57,10 +57,11 @@ def main():
     ap.add_argument("-n", type=int, default=32)
     ap.add_argument("--streams", default="1,2,4,8")
     ap.add_argument("--prompt-words", type=int, default=100)
+    ap.add_argument("-c", "--context", type=int, default=1024, help="positions per slot (the demo models have 256)")
     a = ap.parse_args()
     log = open("/tmp/server_bench_%d.log" % os.getpid(), "w+b")
     p = subprocess.Popen([os.path.join(a.bin, "llama-vk-server"), "-C", a.config, "--no-crc", "--port", "0",
-                          "--parallel", "8", "--queue", "8", "-c", "1024"], stdout=log, stderr=subprocess.STDOUT)
+                          "--parallel", "8", "--queue", "8", "-c", str(a.context)], stdout=log, stderr=subprocess.STDOUT)
     port = None
     while port is None:
         time.sleep(0.2)
