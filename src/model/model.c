@@ -47,6 +47,7 @@ bool lvk_model_plan(const lvk_open_params *p, lvk_memory_plan *plan, lvk_err *er
     lvk_model_request req = p->files;
     req.shapes_only = true;
     req.need_tokenizer = false;
+    req.skip_crc = true; /* the plan reads no weights: a CRC check would read all 13-16 GB */
     if (!lvk_model_files_open(&files, &req, err))
         return false;
     if (files.notes[0])
