@@ -2,26 +2,12 @@
 // Every float is `precise` (no fused multiply-add, no reassociation) and the math uses only what Vulkan makes
 // exact or correctly rounded: add, sub, mul, compare, floor, integer ops. No division (2.5 ulp on GPUs):
 // reciprocals are quant_recip's fixed Newton iteration. fp32 -> fp16 is done on the bits.
-// Needs: spec constant IN_DTYPE (0 fp32, 1 fp16, 2 bf16), buffer `uint in_words[]`, buffer `uint flags[]`.
+// Needs: spec constant IN_DTYPE (lvk_dtype's numbers, src/base/dtype.h: 0 fp16, 1 bf16, 2 fp32), buffer `uint in_words[]`, buffer `uint flags[]`.
 
 const uint FLAG_NONFINITE = 1u;
 const uint FLAG_RANGE = 2u;
 
-// fp16 bits -> fp32 bits, exact for every input (the integer decoder of embed.comp).
-uint quant_half_bits_to_float_bits(uint h)
-{
-    uint sign = (h & 0x8000u) << 16;
-    uint e = (h >> 10) & 0x1fu;
-    uint m = h & 0x3ffu;
-    if (e == 0x1fu)
-        return sign | 0x7f800000u | (m << 13);
-    if (e != 0u)
-        return sign | ((e + 112u) << 23) | (m << 13);
-    if (m == 0u)
-        return sign;
-    uint msb = uint(findMSB(m));
-    return sign | ((msb + 103u) << 23) | ((m << (23u - msb)) & 0x7fffffu);
-}
+#include "half_bits.glsl"
 
 // fp32 -> fp16 bits, round to nearest even, overflow to infinity: lvk_f32_to_f16 (src/base/half.c).
 uint quant_f32_to_f16(float f)
@@ -51,7 +37,7 @@ uint quant_f32_to_f16(float f)
     return sign | (r >> 13);
 }
 
-float quant_f16_value(uint h) { return uintBitsToFloat(quant_half_bits_to_float_bits(h)); }
+float quant_f16_value(uint h) { return uintBitsToFloat(lvk_half_bits_to_float_bits(h)); }
 
 bool quant_f16_finite(uint h) { return (h & 0x7c00u) != 0x7c00u; }
 
@@ -84,11 +70,11 @@ float quant_clamp(float x, float lo, float hi) { return x < lo ? lo : x > hi ? h
 // Bits of input element i (a global element index into this dispatch's input binding).
 uint quant_input_bits(uint i)
 {
-    if (IN_DTYPE == 0u)
+    if (IN_DTYPE == 2u) /* fp32 */
         return in_words[i];
     uint word = in_words[i >> 1];
     uint h = (i & 1u) != 0u ? word >> 16 : word & 0xffffu;
-    return IN_DTYPE == 1u ? quant_half_bits_to_float_bits(h) : h << 16;
+    return IN_DTYPE == 0u ? lvk_half_bits_to_float_bits(h) : h << 16; /* fp16 : bf16 */
 }
 
 // The block of row `row` starting at column c0 (zeros past cols), |x| < 2^-32 read as 0; NaN/Inf flagged.

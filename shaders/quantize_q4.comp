@@ -7,7 +7,7 @@
 // Each block tries the min/max fit and STEPS + 1 least-squares refits (llama.cpp's make_qkx2_quants), keeping
 // the smallest squared error after fp16 rounding.
 layout(local_size_x_id = 0) in;
-layout(constant_id = 1) const uint IN_DTYPE = 1u;
+layout(constant_id = 1) const uint IN_DTYPE = 0u; // lvk_dtype: fp16
 layout(constant_id = 2) const int STEPS = 20;
 
 layout(std430, binding = 0) readonly buffer In { uint in_words[]; };

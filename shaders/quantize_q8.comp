@@ -5,7 +5,7 @@
 //   flags  [1] uint: |= 1 on NaN/Inf input, |= 2 on a block scale too large for fp16 (the output is then invalid)
 // One invocation per 32-bit word of scales: two blocks (the second may be row padding: scale 0, no quants).
 layout(local_size_x_id = 0) in;
-layout(constant_id = 1) const uint IN_DTYPE = 1u;
+layout(constant_id = 1) const uint IN_DTYPE = 0u; // lvk_dtype: fp16
 
 layout(std430, binding = 0) readonly buffer In { uint in_words[]; };
 layout(std430, binding = 1) writeonly buffer Q { uint quants[]; };

@@ -4,13 +4,14 @@
 
 #include "lvk_shaders.h"
 
-/* The shaders' IN_DTYPE spec constant. */
+/* The shaders' IN_DTYPE spec constant is the lvk_dtype value itself (one numbering, base/dtype.h). */
 static bool dtype_code(lvk_dtype dtype, uint32_t *code, uint32_t *esize)
 {
+    *code = (uint32_t)dtype;
     switch (dtype) {
-    case LVK_DTYPE_F32: *code = 0, *esize = 4; return true;
-    case LVK_DTYPE_F16: *code = 1, *esize = 2; return true;
-    case LVK_DTYPE_BF16: *code = 2, *esize = 2; return true;
+    case LVK_DTYPE_F32: *esize = 4; return true;
+    case LVK_DTYPE_F16: *esize = 2; return true;
+    case LVK_DTYPE_BF16: *esize = 2; return true;
     default: return false;
     }
 }
