@@ -1,3 +1,5 @@
+#ifndef LVK_HALF_BITS_GLSL
+#define LVK_HALF_BITS_GLSL
 // fp16 bits to fp32 bits with integer operations only, shared by the weight decoder and the quantizers.
 // fp16 bits -> fp32 bits, exact for every input (subnormals, inf, NaN): no device flushes or quiets
 // anything on the way.
@@ -15,3 +17,4 @@ uint lvk_half_bits_to_float_bits(uint h)
     uint msb = uint(findMSB(m)); // subnormal: m * 2^-24 = 1.f * 2^(msb - 24)
     return sign | ((msb + 103u) << 23) | ((m << (23u - msb)) & 0x7fffffu);
 }
+#endif

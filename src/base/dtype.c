@@ -20,6 +20,8 @@ size_t lvk_dtype_size(lvk_dtype dtype)
 
 const char *lvk_dtype_name(lvk_dtype dtype)
 {
+    if (dtype == LVK_DTYPE_Q8 || dtype == LVK_DTYPE_Q4)
+        return dtype == LVK_DTYPE_Q8 ? "q8" : "q4";
     return (unsigned)dtype < LVK_DTYPE_COUNT ? dtype_info[dtype].name : "?";
 }
 

@@ -27,10 +27,19 @@ bool lvk_weight_create(lvk_device *d, lvk_arena *a, lvk_weight *w, lvk_dtype dty
     w->rows = rows;
     w->cols = cols;
     w->row_stride = lvk_weight_format_row_bytes(format, cols);
+    w->scale_stride = lvk_weight_format_scale_row_bytes(format, cols);
     uint64_t limit = lvk_weight_max_chunk_bytes(d, a);
     if (max_chunk_bytes && max_chunk_bytes < limit)
         limit = max_chunk_bytes;
     uint64_t per_chunk = limit / w->row_stride;
+    if (w->scale_stride) {
+        /* The scales of a chunk are one binding and one R32UI texel view too. */
+        uint64_t scale_limit = limit;
+        if ((uint64_t)d->info->max_texel_buffer_elements * 4u < scale_limit)
+            scale_limit = (uint64_t)d->info->max_texel_buffer_elements * 4u;
+        if (scale_limit / w->scale_stride < per_chunk)
+            per_chunk = scale_limit / w->scale_stride;
+    }
     if (per_chunk == 0)
         return lvk_fail(err, "one row of %u values (%u bytes) is larger than the device's %llu-byte binding limit",
                         cols, w->row_stride, (unsigned long long)limit);
@@ -45,27 +54,60 @@ bool lvk_weight_create(lvk_device *d, lvk_arena *a, lvk_weight *w, lvk_dtype dty
         lvk_weight_chunk *ch = &w->chunks[c];
         ch->row0 = c * w->rows_per_chunk;
         ch->rows = rows - ch->row0 < w->rows_per_chunk ? rows - ch->row0 : w->rows_per_chunk;
+        w->n_chunks = (int)c + 1;
         if (!lvk_arena_alloc(d, a, (VkDeviceSize)ch->rows * w->row_stride, &ch->view, err) ||
-            !lvk_texel_view_create(d, &ch->view, VK_FORMAT_R32G32B32A32_UINT, &ch->texel, err)) {
+            !lvk_texel_view_create(d, &ch->view, VK_FORMAT_R32G32B32A32_UINT, &ch->texel, err) ||
+            (w->scale_stride &&
+             (!lvk_arena_alloc(d, a, (VkDeviceSize)ch->rows * w->scale_stride, &ch->scales, err) ||
+              !lvk_texel_view_create(d, &ch->scales, VK_FORMAT_R32_UINT, &ch->scales_texel, err)))) {
             lvk_weight_destroy(d, w);
             return false;
         }
-        w->n_chunks = (int)c + 1;
     }
     return true;
 }
 
 void lvk_weight_destroy(lvk_device *d, lvk_weight *w)
 {
-    for (int c = 0; c < w->n_chunks; c++)
+    for (int c = 0; c < w->n_chunks; c++) {
         if (w->chunks[c].texel)
             vkDestroyBufferView(d->dev, w->chunks[c].texel, NULL);
+        if (w->chunks[c].scales_texel)
+            vkDestroyBufferView(d->dev, w->chunks[c].scales_texel, NULL);
+    }
     w->n_chunks = 0;
+}
+
+bool lvk_weight_upload_quantized(lvk_device *d, lvk_transfer *t, const lvk_weight *w, uint32_t row0, uint32_t n_rows,
+                                 const void *quants, const void *scales, lvk_err *err)
+{
+    if (!lvk_dtype_is_quantized(w->dtype))
+        return lvk_fail(err, "a %s weight takes values, not quantized blocks", lvk_dtype_name(w->dtype));
+    if ((uint64_t)row0 + n_rows > w->rows)
+        return lvk_fail(err, "upload of rows %u..%u past a weight of %u rows", row0, row0 + n_rows, w->rows);
+    const uint8_t *q = quants, *s = scales;
+    while (n_rows > 0) {
+        const lvk_weight_chunk *ch = &w->chunks[row0 / w->rows_per_chunk];
+        uint32_t in_chunk = row0 - ch->row0;
+        uint32_t n = ch->rows - in_chunk < n_rows ? ch->rows - in_chunk : n_rows;
+        if (!lvk_upload(d, t, &ch->view, (VkDeviceSize)in_chunk * w->row_stride, q, (VkDeviceSize)n * w->row_stride,
+                        err) ||
+            !lvk_upload(d, t, &ch->scales, (VkDeviceSize)in_chunk * w->scale_stride, s,
+                        (VkDeviceSize)n * w->scale_stride, err))
+            return false;
+        q += (size_t)n * w->row_stride;
+        s += (size_t)n * w->scale_stride;
+        row0 += n;
+        n_rows -= n;
+    }
+    return true;
 }
 
 bool lvk_weight_upload_rows(lvk_device *d, lvk_transfer *t, const lvk_weight *w, uint32_t row0, uint32_t n_rows,
                             const void *src, lvk_err *err)
 {
+    if (lvk_dtype_is_quantized(w->dtype))
+        return lvk_fail(err, "a %s weight is filled by quantizing, not by uploading values", lvk_dtype_name(w->dtype));
     if ((uint64_t)row0 + n_rows > w->rows)
         return lvk_fail(err, "upload of rows %u..%u past a weight of %u rows", row0, row0 + n_rows, w->rows);
     const uint32_t row_bytes = lvk_weight_row_bytes(w);

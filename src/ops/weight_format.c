@@ -4,9 +4,11 @@
 
 /* The 16-bit formats are read through 32-bit words (DESIGN §3): no optional storage feature needed. */
 static const lvk_weight_format formats[] = {
-    {LVK_DTYPE_F16, 8, 16},
-    {LVK_DTYPE_BF16, 8, 16},
-    {LVK_DTYPE_F32, 4, 16},
+    {LVK_DTYPE_F16, 8, 16, 0},
+    {LVK_DTYPE_BF16, 8, 16, 0},
+    {LVK_DTYPE_F32, 4, 16, 0},
+    {LVK_DTYPE_Q8, 32, 32, 2}, /* int8 quants; one fp16 scale per block */
+    {LVK_DTYPE_Q4, 32, 16, 4}, /* 4-bit codes; fp16 scale and offset per block */
 };
 
 const lvk_weight_format *lvk_weight_format_of(lvk_dtype dtype, const char *what, lvk_err *err)

@@ -1,0 +1,36 @@
+// The one decoder of q8 and q4 weight blocks (ops/quant_format.h), for every kernel that reads them.
+// A block is 32 weights of a row: its quants in the quants array (q8: 32 bytes = two uvec4; q4: 16 bytes =
+// one uvec4), its scales in the scales array, one 32-bit word holding two q8 scales or one q4 (s, m) pair.
+// The including shader declares the specialization constant DTYPE first (lvk_dtype's numbers:
+// src/base/dtype.h): LVK_Q8 or LVK_Q4.
+#define LVK_Q8 16u
+#define LVK_Q4 17u
+
+// q8: the four signed 8-bit quants of one word (byte k is element k). Shifts sign-extend all four at once
+// (cheaper than four bitfieldExtracts on CPU drivers).
+vec4 lvk_q8_word(uint w) { return vec4(ivec4(uvec4(w) << uvec4(24u, 16u, 8u, 0u)) >> 24); }
+
+// q4: the eight 4-bit codes of one word (bits 4k..4k+3 are element k): lo holds 0..3, hi 4..7.
+void lvk_q4_word(uint w, out vec4 lo, out vec4 hi)
+{
+    lo = vec4((uvec4(w) >> uvec4(0u, 4u, 8u, 12u)) & 15u);
+    hi = vec4((uvec4(w) >> uvec4(16u, 20u, 24u, 28u)) & 15u);
+}
+
+// The scale word of block b of a row, from that row's scales (starting at word s0 of the array):
+// q8 keeps two blocks per word, q4 one.
+uint lvk_quant_scale_word_index(uint s0, uint b) { return DTYPE == LVK_Q8 ? s0 + (b >> 1) : s0 + b; }
+
+#include "half_bits.glsl"
+
+float lvk_quant_half(uint h) { return uintBitsToFloat(lvk_half_bits_to_float_bits(h)); }
+
+// Block b's (scale, offset): w = scale * q + offset. q8: (d, 0) from its half of the word; q4: (s, m).
+// Decoded on the bits, not by unpackHalf2x16, which may flush subnormal fp16 to zero: the scale of a
+// block whose largest |w| is under 127 * 2^-14 (about 0.008) is subnormal.
+vec2 lvk_quant_scale(uint word, uint b)
+{
+    if (DTYPE == LVK_Q8)
+        return vec2(lvk_quant_half((b & 1u) != 0u ? word >> 16 : word & 0xffffu), 0.0);
+    return vec2(lvk_quant_half(word & 0xffffu), lvk_quant_half(word >> 16));
+}
