@@ -5,7 +5,8 @@
  * Checks: logits after a prefill within DEVICE_VS_REF_MAX_NMSE; greedy sequences equal; decode with the KV
  * cache (replayed steps) equal to a fresh prefill of the same tokens; prefills that cross batch steps, through
  * the GEMM and through the batched matrix×vector kernel; two and four sequences, interleaved and batched in
- * one step, each equal to that sequence run alone. */
+ * one step, each equal to that sequence run alone; the same model quantized on the device (q8, q4) against the
+ * reference on the same quantized weights. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -407,6 +408,90 @@ static void bad_input_is_refused(fixture *f, test_model *t)
     assert_non_null(strstr(err.msg, "feed_forward"));
 }
 
+/* ---- quantized weights ----------------------------------------------------------------------------------------
+ * The device quantizes the model at load (--weights q8 / q4 / q4-plain); llama-vk-testmodel --round-trip writes the
+ * same weights as the CPU twin quantizes them (bit-identical blocks, vk-selftest checks it) and back, in Float32.
+ * The reference on that file is the exact model of what the device holds: what is left is fp32 accumulation, as
+ * above. Measured (lavapipe 22.3.6): see QUANT_VS_REF_MAX_NMSE. A wrong scale, a dropped q4 offset or a kernel
+ * reading the wrong block shows as an NMSE near 1e-3 .. 1. */
+#define QUANT_VS_REF_MAX_NMSE 1e-10
+
+static void quantized_matches_reference(fixture *f, test_model *t, lvk_weights_choice choice)
+{
+    const char *name = lvk_weights_choice_name(choice);
+    test_model trip = *t;
+    snprintf(trip.path, sizeof trip.path, "%s/%s-%s.ckpt", LVK_TEST_TMP, t->name, name);
+    char args[1024];
+    snprintf(args, sizeof args, "-o \"%s\" %s --round-trip %s", trip.path, t->testmodel_args, name);
+    if (run_program("llama-vk-testmodel", args) != 0)
+        fail_msg("llama-vk-testmodel %s: %s", args, run_err);
+    lvk_err err = {{0}};
+    if (!lvk_ckpt_open(&trip.ck, trip.path, NULL, &err))
+        fail_msg("%s", err.msg);
+
+    const uint32_t n = 23, n_decode = 3;
+    const size_t vocab = (size_t)t->cfg.vocab_size;
+    int32_t ids[23 + 3];
+    make_tokens(ids, n + n_decode, t->cfg.vocab_size, 5);
+    float *got = malloc(vocab * sizeof *got), *want = malloc(vocab * sizeof *want);
+    assert_non_null(got);
+    assert_non_null(want);
+    lvk_ref_llama *ref = NULL;
+    assert_true(lvk_ref_llama_create(&ref, &trip.cfg, &trip.ck, 128, &err));
+    lvk_ref_llama_set_fp16_kv(ref, true);
+    assert_true(lvk_ref_llama_forward(ref, ids, n, 0, false, want, &err));
+
+    /* matvec_tokens 0: steps of 16 and 7 through the GEMM on CPU devices; 8: the 7 through matrix x vector. */
+    for (uint32_t matvec_tokens = 0; matvec_tokens <= 8; matvec_tokens += 8) {
+        lvk_llama m;
+        lvk_llama_options opt = {.max_seq = 128, .max_batch = 16, .matvec_tokens = matvec_tokens, .weights = choice};
+        if (!lvk_llama_load(&m, &f->d, &t->cfg, &t->ck, &opt, &err))
+            fail_msg("load %s with %s weights: %s", t->name, name, err.msg);
+        assert_int_equal(m.w.layers[0].wq.dtype, choice == LVK_WEIGHTS_Q8 ? LVK_DTYPE_Q8 : LVK_DTYPE_Q4);
+        lvk_sequence *seq = new_sequence(&m);
+        lvk_llama_result r = {.logits = got};
+        if (!lvk_llama_forward(&m, seq, ids, n, LVK_OUT_LOGITS, 0, &r, &err))
+            fail_msg("%s", err.msg);
+        double e = nmse(got, want, vocab);
+        printf("%s %s (matrix x vector up to %u tokens): prefill logits NMSE %.3e\n", t->name, name,
+               m.layers[0].q.matvec_tokens, e);
+        if (!(e <= QUANT_VS_REF_MAX_NMSE))
+            fail_msg("%s %s: prefill NMSE %.3e against the reference exceeds %.0e", t->name, name, e,
+                     QUANT_VS_REF_MAX_NMSE);
+        /* Decode steps: the one-token matrix x vector kernels. */
+        float *step_want = malloc(vocab * sizeof *step_want);
+        assert_non_null(step_want);
+        for (uint32_t i = 0; i < n_decode; i++) {
+            assert_true(lvk_ref_llama_forward(ref, &ids[n + i], 1, n + i, false, step_want, &err));
+            assert_true(lvk_llama_forward(&m, seq, &ids[n + i], 1, LVK_OUT_LOGITS, 0, &r, &err));
+            e = nmse(got, step_want, vocab);
+            if (!(e <= QUANT_VS_REF_MAX_NMSE))
+                fail_msg("%s %s: decode step %u NMSE %.3e against the reference exceeds %.0e", t->name, name, i, e,
+                         QUANT_VS_REF_MAX_NMSE);
+        }
+        printf("%s %s: decode logits NMSE %.3e (last step)\n", t->name, name, e);
+        /* Back to after the prefill for the next round. */
+        lvk_ref_llama_forward(ref, ids, n, 0, false, want, &err);
+        free(step_want);
+        lvk_sequence_free(&m, seq);
+        lvk_llama_destroy(&m);
+    }
+    lvk_ref_llama_free(ref);
+    lvk_ckpt_close(&trip.ck);
+    remove(trip.path);
+    free(got);
+    free(want);
+}
+
+static void llama2_q8(void **state) { quantized_matches_reference(*state, &((fixture *)*state)->models[0], LVK_WEIGHTS_Q8); }
+static void llama2_q4(void **state) { quantized_matches_reference(*state, &((fixture *)*state)->models[0], LVK_WEIGHTS_Q4); }
+static void llama3_q8(void **state) { quantized_matches_reference(*state, &((fixture *)*state)->models[1], LVK_WEIGHTS_Q8); }
+static void llama3_q4(void **state) { quantized_matches_reference(*state, &((fixture *)*state)->models[1], LVK_WEIGHTS_Q4); }
+static void llama3_q4_plain(void **state)
+{
+    quantized_matches_reference(*state, &((fixture *)*state)->models[1], LVK_WEIGHTS_Q4_PLAIN);
+}
+
 static void llama2_prefill(void **state) { prefill_matches_reference(*state, &((fixture *)*state)->models[0], 0); }
 static void llama3_prefill(void **state) { prefill_matches_reference(*state, &((fixture *)*state)->models[1], 0); }
 static void llama2_prefill_batched_matvec(void **state)
@@ -433,6 +518,7 @@ int main(void)
         vk_test(llama3_greedy),  vk_test(llama2_decode),  vk_test(llama3_decode),
         vk_test(llama2_two_sequences), vk_test(llama3_four_sequences),
         vk_test(llama3_bad_input),
+        vk_test(llama2_q8), vk_test(llama2_q4), vk_test(llama3_q8), vk_test(llama3_q4), vk_test(llama3_q4_plain),
     };
     return vk_checked_run(tests, setup, teardown);
 }

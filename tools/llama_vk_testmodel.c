@@ -5,7 +5,9 @@
  * --slice-bytes cut every --slice-bytes raw bytes into consecutive records with the same tag, dtype
  * and full dims, and with --crc the "crc_num" trailer (CRC-32 of every byte before it, 10 bytes
  * big-endian). Values are deterministic from --seed and small enough that a forward pass stays sane:
- * linear weights uniform in +-1/sqrt(in), norm weights 1 +- 0.1, embeddings +-1. */
+ * linear weights uniform in +-1/sqrt(in), norm weights 1 +- 0.1, embeddings +-1.
+ * --round-trip q8|q4|q4-plain writes the weights as llama-vk holds them under that --weights choice,
+ * dequantized, in Float32: the CPU reference's twin of a quantized model (see round_trip below). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,11 +19,13 @@
 #include "io/config.h"
 #include "io/crc32.h"
 #include "io/llama_layout.h"
+#include "model/memory_plan.h"
+#include "ref/quant.h"
 
 static const char usage[] =
     "usage: llama-vk-testmodel -o OUT.ckpt [-C config.json | -V 2|3] [--dim N] [--layers N] [--heads N]\n"
     "                          [--kv-heads N] [--ffn N] [--vocab N] [--dtype Float16|BFloat16|Float32]\n"
-    "                          [--seed N] [--slice-bytes N] [--crc]\n"
+    "                          [--seed N] [--slice-bytes N] [--crc] [--round-trip q8|q4|q4-plain]\n"
     "Writes a LLaMA-shaped MindSpore checkpoint with random weights. Default: -V 2 shapes, the\n"
     "version's dtype (LLaMA2 Float16, LLaMA3 BFloat16), seed 1, slices of 536870912 bytes, no CRC.\n"
     "--heads without --kv-heads keeps the version's heads per kv head where it divides.\n";
@@ -186,10 +190,73 @@ static void gen_fill(value_gen *g, uint8_t *buf, size_t n)
 
 enum { CHUNK_BYTES = 8 << 20 };
 
+/* Writes n_bytes of data as records of at most slice_bytes (slice_left carries over between calls). */
+static void write_sliced(out_file *o, const lvk_tensor_spec *spec, const char *dtype_name, uint64_t total_bytes,
+                         const uint8_t *data, uint64_t n_bytes, uint64_t *done, uint64_t slice_bytes,
+                         uint64_t *slice_left)
+{
+    uint64_t at = 0;
+    while (at < n_bytes) {
+        if (*slice_left == 0) {
+            uint64_t remaining = total_bytes - *done - at;
+            *slice_left = remaining < slice_bytes ? remaining : slice_bytes;
+            write_record_head(o, spec, dtype_name, *slice_left);
+        }
+        uint64_t take = n_bytes - at < *slice_left ? n_bytes - at : *slice_left;
+        out_write(o, data + at, (size_t)take);
+        at += take;
+        *slice_left -= take;
+    }
+    *done += n_bytes;
+}
+
+/* --round-trip: the weights as llama-vk holds them under a --weights choice, made exact for the CPU
+ * reference: every matrix the choice quantizes goes through lvk_ref_quantize (the device's quantizer
+ * makes the same blocks bit for bit, vk-selftest checks it) and back, and every tensor is written as
+ * Float32 (the rest converted exactly). tests/test_model.c runs the reference on such a file against
+ * the device on the original with that choice. The tensor is held whole in memory. */
+typedef struct round_trip {
+    bool on;
+    lvk_weights_choice choice;
+    const lvk_model_config *cfg;
+} round_trip;
+
+static bool round_trip_tensor(const round_trip *rt, const lvk_tensor_spec *spec, lvk_dtype dtype,
+                              const uint8_t *values, uint64_t n_elems, float *out, lvk_err *err)
+{
+    const char *format = lvk_plan_tensor_format(rt->cfg, dtype, rt->choice, spec);
+    if (!strcmp(format, "q8") || !strcmp(format, "q4")) {
+        lvk_quant_format f = format[1] == '8' ? LVK_QUANT_Q8 : LVK_QUANT_Q4;
+        uint32_t rows = (uint32_t)spec->dims[0], cols = (uint32_t)spec->dims[1];
+        uint8_t *q = malloc((size_t)(rows * lvk_quant_row_bytes(f, cols)));
+        uint8_t *sc = malloc((size_t)(rows * lvk_quant_scale_row_bytes(f, cols)));
+        bool ok = q && sc;
+        if (!ok)
+            lvk_fail(err, "out of memory");
+        ok = ok && lvk_ref_quantize(f, dtype, values, rows, cols, rt->choice != LVK_WEIGHTS_Q4_PLAIN, q, sc, err);
+        if (ok)
+            lvk_ref_dequantize(f, q, sc, rows, cols, out);
+        free(q);
+        free(sc);
+        return ok;
+    }
+    for (uint64_t i = 0; i < n_elems; i++) {
+        uint16_t h;
+        if (dtype == LVK_DTYPE_F32) {
+            memcpy(&out[i], values + 4 * i, 4);
+            continue;
+        }
+        memcpy(&h, values + 2 * i, 2);
+        out[i] = dtype == LVK_DTYPE_F16 ? lvk_f16_to_f32(h) : lvk_bf16_to_f32(h);
+    }
+    return true;
+}
+
 /* Streams one tensor: values are generated in CHUNK_BYTES pieces, and a new record starts every
- * slice_bytes raw bytes, possibly inside a chunk (or inside an element, as MindSpore cuts). */
-static void write_tensor(out_file *o, const lvk_tensor_spec *spec, int index, lvk_dtype dtype, uint64_t seed,
-                         uint64_t slice_bytes, uint8_t *chunk)
+ * slice_bytes raw bytes, possibly inside a chunk (or inside an element, as MindSpore cuts). With a
+ * round trip the pieces are gathered (the same draws) and written once transformed. */
+static bool write_tensor(out_file *o, const lvk_tensor_spec *spec, int index, lvk_dtype dtype, uint64_t seed,
+                         uint64_t slice_bytes, uint8_t *chunk, const round_trip *rt, lvk_err *err)
 {
     size_t es = lvk_dtype_size(dtype);
     uint64_t n_elems = 1;
@@ -198,25 +265,33 @@ static void write_tensor(out_file *o, const lvk_tensor_spec *spec, int index, lv
     uint64_t n_bytes = n_elems * es;
     value_gen g;
     gen_init(&g, seed, index, spec, dtype);
+    uint8_t *whole = rt->on ? malloc((size_t)n_bytes) : NULL;
+    float *trip = rt->on ? malloc((size_t)n_elems * sizeof(float)) : NULL;
+    if (rt->on && (!whole || !trip)) {
+        free(whole);
+        free(trip);
+        return lvk_fail(err, "%s: out of memory for the round trip", spec->name);
+    }
 
-    uint64_t done = 0, slice_left = 0;
+    uint64_t done = 0, written = 0, slice_left = 0;
     while (done < n_bytes) {
         uint64_t chunk_bytes = n_bytes - done < CHUNK_BYTES ? n_bytes - done : CHUNK_BYTES;
-        gen_fill(&g, chunk, (size_t)(chunk_bytes / es));
-        uint64_t at = 0;
-        while (at < chunk_bytes) {
-            if (slice_left == 0) {
-                uint64_t remaining = n_bytes - done - at;
-                slice_left = remaining < slice_bytes ? remaining : slice_bytes;
-                write_record_head(o, spec, lvk_dtype_name(dtype), slice_left);
-            }
-            uint64_t take = chunk_bytes - at < slice_left ? chunk_bytes - at : slice_left;
-            out_write(o, chunk + at, (size_t)take);
-            at += take;
-            slice_left -= take;
-        }
+        uint8_t *dst = rt->on ? whole + done : chunk;
+        gen_fill(&g, dst, (size_t)(chunk_bytes / es));
+        if (!rt->on)
+            write_sliced(o, spec, lvk_dtype_name(dtype), n_bytes, dst, chunk_bytes, &written, slice_bytes, &slice_left);
         done += chunk_bytes;
     }
+    bool ok = true;
+    if (rt->on) {
+        ok = round_trip_tensor(rt, spec, dtype, whole, n_elems, trip, err);
+        if (ok)
+            write_sliced(o, spec, lvk_dtype_name(LVK_DTYPE_F32), n_elems * 4, (const uint8_t *)trip, n_elems * 4,
+                         &written, slice_bytes, &slice_left);
+    }
+    free(whole);
+    free(trip);
+    return ok;
 }
 
 /* ---- command line ------------------------------------------------------------------------ */
@@ -228,6 +303,7 @@ typedef struct options {
     const char *dtype;
     uint64_t seed, slice_bytes;
     bool crc;
+    const char *round_trip; /* --round-trip q8|q4|q4-plain, or NULL */
 } options;
 
 static bool parse_u64(const char *flag, const char *text, uint64_t *out)
@@ -295,6 +371,9 @@ static int parse_options(int argc, char **argv, options *o)
         } else if (strcmp(a, "--slice-bytes") == 0) {
             if (!parse_u64(a, next, &o->slice_bytes) || o->slice_bytes == 0)
                 return fail_usage("expected a positive number after", a);
+            i++;
+        } else if (strcmp(a, "--round-trip") == 0 && next) {
+            o->round_trip = next;
             i++;
         } else if (strcmp(a, "--crc") == 0) {
             o->crc = true;
@@ -365,12 +444,22 @@ static int run(int argc, char **argv)
     static char file_buffer[16 << 20];
     setvbuf(out.f, file_buffer, _IOFBF, sizeof file_buffer);
 
+    round_trip rt = {.on = o.round_trip != NULL, .cfg = &cfg};
+    bool ok = !rt.on || lvk_weights_choice_from_name(o.round_trip, &rt.choice, &err);
+    if (ok && rt.on && rt.choice != LVK_WEIGHTS_Q8 && rt.choice != LVK_WEIGHTS_Q4 && rt.choice != LVK_WEIGHTS_Q4_PLAIN)
+        ok = lvk_fail(&err, "--round-trip %s: expected q8, q4 or q4-plain", o.round_trip);
     double t0 = lvk_now();
     int count = lvk_llama_tensor_count(&cfg);
-    for (int i = 0; i < count && !out.failed; i++) {
+    for (int i = 0; ok && i < count && !out.failed; i++) {
         lvk_tensor_spec spec;
         lvk_llama_tensor_spec(&cfg, i, &spec);
-        write_tensor(&out, &spec, i, dtype, o.seed, o.slice_bytes, chunk);
+        ok = write_tensor(&out, &spec, i, dtype, o.seed, o.slice_bytes, chunk, &rt, &err);
+    }
+    if (!ok) {
+        fprintf(stderr, "error: %s\n", err.msg);
+        fclose(out.f);
+        free(chunk);
+        return 1;
     }
     if (o.crc) {
         uint8_t trailer[LVK_CKPT_CRC_TRAILER_SIZE];

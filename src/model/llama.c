@@ -334,15 +334,6 @@ bool lvk_llama_load(lvk_llama *m, lvk_device *d, const lvk_model_config *cfg, co
     }
     if (plan.notes[0])
         lvk_info("memory: %s", plan.notes);
-    if (plan.weights != LVK_WEIGHTS_STORED) {
-        lvk_fail(err, "the plan needs %s weights, which this build cannot load yet (the 8- and 4-bit kernels are "
-                      "checked by vk-selftest but not wired into the model): use a device with %.2f GB, a smaller "
-                      "context (-c), or --spill",
-                 lvk_weights_choice_name(plan.weights),
-                 (double)(plan.total_bytes + lvk_weights_plan_bytes(cfg) - plan.weight_bytes) / 1e9);
-        lvk_memory_plan_free(&plan);
-        return false;
-    }
     m->max_seq = plan.context;
     if (m->max_batch > m->max_seq)
         m->max_batch = m->max_seq;

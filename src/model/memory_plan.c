@@ -13,18 +13,24 @@
 
 bool lvk_weights_choice_from_name(const char *name, lvk_weights_choice *out, lvk_err *err)
 {
-    static const char *const names[] = {"auto", "stored", "q8", "q4"};
-    for (int i = 0; i < 4; i++)
-        if (!strcmp(name, names[i])) {
+    for (int i = LVK_WEIGHTS_AUTO; i <= LVK_WEIGHTS_Q4_PLAIN; i++)
+        if (!strcmp(name, lvk_weights_choice_name((lvk_weights_choice)i))) {
             *out = (lvk_weights_choice)i;
             return true;
         }
-    return lvk_fail(err, "--weights %s: expected auto, stored, q8 or q4", name);
+    return lvk_fail(err, "--weights %s: expected auto, stored, q8, q4 or q4-plain", name);
 }
 
 const char *lvk_weights_choice_name(lvk_weights_choice c)
 {
-    return c == LVK_WEIGHTS_STORED ? "stored" : c == LVK_WEIGHTS_Q8 ? "q8" : c == LVK_WEIGHTS_Q4 ? "q4" : "auto";
+    switch (c) {
+    case LVK_WEIGHTS_AUTO: return "auto";
+    case LVK_WEIGHTS_STORED: return "stored";
+    case LVK_WEIGHTS_Q8: return "q8";
+    case LVK_WEIGHTS_Q4: return "q4";
+    case LVK_WEIGHTS_Q4_PLAIN: return "q4-plain";
+    }
+    return "?";
 }
 
 bool lvk_parse_size(const char *text, uint64_t *bytes, lvk_err *err)
@@ -58,19 +64,21 @@ static bool q4_keeps_more_bits(int layer, int n_layers)
     return layer < n_layers / 8 || layer >= 7 * n_layers / 8 || (layer - n_layers / 8) % 3 == 2;
 }
 
-/* The format of one tensor under a choice: 1-D norms stay as stored; matrices take the choice. */
-static const char *tensor_format(const lvk_plan_request *r, lvk_weights_choice c, const lvk_tensor_spec *s)
+const char *lvk_plan_tensor_format(const lvk_model_config *cfg, lvk_dtype stored, lvk_weights_choice c,
+                                   const lvk_tensor_spec *s)
 {
-    if (s->n_dims == 1 || c == LVK_WEIGHTS_STORED)
-        return dtype_format(r->stored);
+    if (s->n_dims == 1 || c == LVK_WEIGHTS_STORED || c == LVK_WEIGHTS_AUTO)
+        return dtype_format(stored);
     if (c == LVK_WEIGHTS_Q8)
         return "q8";
+    if (c == LVK_WEIGHTS_Q4_PLAIN)
+        return "q4";
     if (!strcmp(s->name, "lm_head.weight"))
         return "q8";
     int layer = -1;
     if (sscanf(s->name, "model.layers.%d.", &layer) == 1 &&
         (strstr(s->name, "attention.wv.") || strstr(s->name, "feed_forward.w2.")) &&
-        q4_keeps_more_bits(layer, r->cfg->n_layers))
+        q4_keeps_more_bits(layer, cfg->n_layers))
         return "q8";
     return "q4";
 }
@@ -96,7 +104,7 @@ static uint64_t place_tensors(const lvk_plan_request *r, lvk_weights_choice c, l
         lvk_llama_tensor_spec(r->cfg, i, &s);
         lvk_plan_tensor *t = &p->tensors[i];
         snprintf(t->name, sizeof t->name, "%s", s.name);
-        t->format = tensor_format(r, c, &s);
+        t->format = lvk_plan_tensor_format(r->cfg, r->stored, c, &s);
         t->bytes = tensor_bytes(t->format, &s);
         t->host = false;
         total += t->bytes;
@@ -119,6 +127,7 @@ static void compute_totals(const lvk_plan_request *r, lvk_memory_plan *p)
 static bool try_choice(const lvk_plan_request *r, lvk_weights_choice c, bool shrink, lvk_memory_plan *p)
 {
     p->weights = c;
+    p->q4_search = c != LVK_WEIGHTS_Q4_PLAIN;
     place_tensors(r, c, p);
     uint32_t floor = r->context < LVK_PLAN_MIN_CONTEXT ? r->context : LVK_PLAN_MIN_CONTEXT;
     for (p->context = r->context;; p->context /= 2) {

@@ -19,11 +19,20 @@
 #include "base/status.h"
 #include "io/config.h"
 #include "io/ckpt.h"
+#include "io/llama_layout.h"
 
 #define LVK_PLAN_MIN_CONTEXT 512u
 #define LVK_PLAN_BUS_GBPS 25.0 /* PCIe 4.0 x16, what host memory is read at per token */
 
-typedef enum lvk_weights_choice { LVK_WEIGHTS_AUTO, LVK_WEIGHTS_STORED, LVK_WEIGHTS_Q8, LVK_WEIGHTS_Q4 } lvk_weights_choice;
+/* q4-plain: every matrix 4-bit by plain min/max rounding, none kept at more bits; the baseline the q4
+ * recipe's quality is measured against (llama-vk-perplexity), never chosen by auto. */
+typedef enum lvk_weights_choice {
+    LVK_WEIGHTS_AUTO,
+    LVK_WEIGHTS_STORED,
+    LVK_WEIGHTS_Q8,
+    LVK_WEIGHTS_Q4,
+    LVK_WEIGHTS_Q4_PLAIN,
+} lvk_weights_choice;
 
 bool lvk_weights_choice_from_name(const char *name, lvk_weights_choice *out, lvk_err *err);
 const char *lvk_weights_choice_name(lvk_weights_choice c);
@@ -40,6 +49,7 @@ typedef struct lvk_plan_tensor {
 
 typedef struct lvk_memory_plan {
     lvk_weights_choice weights; /* chosen, never AUTO */
+    bool q4_search;             /* q4 blocks get the searched scale and offset (all but q4-plain) */
     uint32_t context;           /* positions per sequence, after any shrinking */
     uint32_t n_sequences;
     uint64_t weight_bytes;      /* on the device */
@@ -66,6 +76,11 @@ typedef struct lvk_plan_request {
     const char *budget_source;
     bool spill;
 } lvk_plan_request;
+
+/* The format a tensor of cfg gets under choice c ("f16", "bf16", "f32", "q8", "q4"): 1-D norms stay as
+ * stored; q4 keeps lm_head and some layers' wv and w2 at q8 (q4-plain keeps none). */
+const char *lvk_plan_tensor_format(const lvk_model_config *cfg, lvk_dtype stored, lvk_weights_choice c,
+                                   const lvk_tensor_spec *s);
 
 /* Plans; fails (with the numbers) only when nothing fits and spilling was not asked for. The plan is
  * filled either way (fits false on failure), so --plan can print it. */

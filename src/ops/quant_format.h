@@ -26,6 +26,11 @@
 
 #define LVK_QUANT_BLOCK 32u
 
+/* q4 scale/offset search, as in llama.cpp's make_qkx2_quants (Q4_K): the min/max fit and the least-
+ * squares refits of the codes from LVK_QUANT_Q4_STEPS + 1 stretched grids (15 - 1 + 0.1 * i steps
+ * over the block's range), best squared error after fp16 rounding kept. */
+#define LVK_QUANT_Q4_STEPS 20
+
 typedef enum lvk_quant_format {
     LVK_QUANT_Q8,
     LVK_QUANT_Q4,

@@ -16,7 +16,7 @@ static bool dtype_code(lvk_dtype dtype, uint32_t *code, uint32_t *esize)
     }
 }
 
-bool lvk_quantize_prepare(lvk_kernels *k, lvk_quantize_op *op, lvk_quant_format f, lvk_dtype in_dtype,
+bool lvk_quantize_prepare(lvk_kernels *k, lvk_quantize_op *op, lvk_quant_format f, lvk_dtype in_dtype, bool search,
                           const lvk_view *in, const lvk_view *quants, const lvk_view *scales, const lvk_view *flags,
                           uint32_t rows, uint32_t cols, lvk_err *err)
 {
@@ -59,8 +59,9 @@ bool lvk_quantize_prepare(lvk_kernels *k, lvk_quantize_op *op, lvk_quant_format 
         .n_bindings = 4,
         .bindings = {LVK_BIND_STORAGE, LVK_BIND_STORAGE, LVK_BIND_STORAGE, LVK_BIND_STORAGE},
         .push_size = sizeof op->push,
-        .n_spec = 2,
-        .spec = {wg, code},
+        .n_spec = f == LVK_QUANT_Q4 ? 3 : 2,
+        /* q4's STEPS: the refits tried; -1 tries none (min/max only), as lvk_ref_quantize without search. */
+        .spec = {wg, code, search ? (uint32_t)LVK_QUANT_Q4_STEPS : (uint32_t)-1},
     };
     op->pipeline = lvk_kernels_pipeline(k, &desc, err);
     if (!op->pipeline)

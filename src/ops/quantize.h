@@ -4,6 +4,8 @@
  *   quants: rows * lvk_quant_row_bytes       scales: rows * lvk_quant_scale_row_bytes
  *   flags:  one uint32, zeroed before the first dispatch; afterwards lvk_quantize_check turns it into an error
  *           (NaN/Inf in the input, or a block too large for fp16 scales).
+ * search: q4's searched scale and offset (lvk_ref_quantize's search); false: plain min/max rounding, the
+ * baseline the search is measured against. q8 ignores it.
  * One dispatch per chunk; chunks write disjoint rows, so no barrier between them. */
 #ifndef LVK_OPS_QUANTIZE_H
 #define LVK_OPS_QUANTIZE_H
@@ -18,7 +20,7 @@ typedef struct lvk_quantize_op {
     uint32_t groups_x, groups_y;
 } lvk_quantize_op;
 
-bool lvk_quantize_prepare(lvk_kernels *k, lvk_quantize_op *op, lvk_quant_format f, lvk_dtype in_dtype,
+bool lvk_quantize_prepare(lvk_kernels *k, lvk_quantize_op *op, lvk_quant_format f, lvk_dtype in_dtype, bool search,
                           const lvk_view *in, const lvk_view *quants, const lvk_view *scales, const lvk_view *flags,
                           uint32_t rows, uint32_t cols, lvk_err *err);
 void lvk_quantize_record(lvk_cmd *c, const lvk_quantize_op *op);

@@ -18,10 +18,6 @@
 #include "io/ckpt.h"
 #include "ops/quant_format.h"
 
-/* q4 scale/offset search, as in llama.cpp's make_qkx2_quants (Q4_K): the min/max fit and the least-
- * squares refits of the codes from LVK_QUANT_Q4_STEPS + 1 stretched grids (15 - 1 + 0.1 * i steps
- * over the block's range), best squared error after fp16 rounding kept. */
-#define LVK_QUANT_Q4_STEPS 20
 
 /* Quantizes rows x cols values of dtype (F16, BF16 or F32, packed rows as in the checkpoint) into
  * quants (rows * lvk_quant_row_bytes) and scales (rows * lvk_quant_scale_row_bytes). Fails, naming

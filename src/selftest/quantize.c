@@ -20,6 +20,7 @@ typedef struct quant_case {
     uint32_t rows, cols;
     uint64_t max_chunk_bytes; /* 0: the device's limit */
     bool poison;              /* put a NaN in the input: the flag must be raised */
+    bool plain;               /* q4 without the search (min/max rounding: --weights q4-plain) */
 } quant_case;
 
 static uint64_t rng;
@@ -89,7 +90,7 @@ static bool run_quant(lvk_selftest *t, const quant_case *qc, lvk_err *err)
     if (ok && n_chunks == 0)
         ok = lvk_fail(err, "quantize: not one row of %u columns fits a binding", qc->cols);
     lvk_selftest_result r = {.kernel = "", .dtype = "", .checked = true, .tol = 0};
-    snprintf(r.kernel, sizeof r.kernel, "quantize_%s%s", lvk_quant_name(f), qc->poison ? " nan" : "");
+    snprintf(r.kernel, sizeof r.kernel, "quantize_%s%s", lvk_quant_name(f), qc->poison ? " nan" : qc->plain ? " plain" : "");
     snprintf(r.dtype, sizeof r.dtype, "%s", lvk_dtype_name(qc->dtype));
     snprintf(r.shape, sizeof r.shape, "[%u, %u] %d chunk%s", qc->rows, qc->cols, n_chunks, n_chunks == 1 ? "" : "s");
     if (ok) {
@@ -97,7 +98,7 @@ static bool run_quant(lvk_selftest *t, const quant_case *qc, lvk_err *err)
         memset((uint8_t *)in + in_bytes, 0, 4);
         if (qc->poison)
             store(in, qc->dtype, (size_t)qc->rows * qc->cols / 2, NAN);
-        else if (!lvk_ref_quantize(f, qc->dtype, in, qc->rows, qc->cols, true, want_q, want_s, err))
+        else if (!lvk_ref_quantize(f, qc->dtype, in, qc->rows, qc->cols, !qc->plain, want_q, want_s, err))
             ok = false;
         memset(got_q, 0xa5, q_bytes), memset(got_s, 0xa5, s_bytes);
         /* Outputs start as garbage: a byte the shader forgets to write fails the comparison. */
@@ -114,7 +115,7 @@ static bool run_quant(lvk_selftest *t, const quant_case *qc, lvk_err *err)
         vq.offset = row0 * qrow, vq.size = b_q.size - vq.offset;
         vs.offset = row0 * srow, vs.size = b_s.size - vs.offset;
         vi.mapped = vq.mapped = vs.mapped = NULL;
-        ok = lvk_quantize_prepare(t->k, &ops[c], f, qc->dtype, &vi, &vq, &vs, &vf, rows, qc->cols, err);
+        ok = lvk_quantize_prepare(t->k, &ops[c], f, qc->dtype, !qc->plain, &vi, &vq, &vs, &vf, rows, qc->cols, err);
     }
     ok = ok && lvk_cmd_begin(t->d, &cmd, true, err);
     if (ok) {
@@ -163,24 +164,25 @@ bool lvk_selftest_quantize(lvk_selftest *t, lvk_err *err)
     for (int f = 0; f < 2; f++) {
         for (size_t i = 0; i < 3; i++)
             for (size_t j = 0; j < 4; j++) {
-                quant_case qc = {(lvk_quant_format)f, LVK_DTYPE_F16, rows[i], cols[j], 0, false};
+                quant_case qc = {(lvk_quant_format)f, LVK_DTYPE_F16, rows[i], cols[j], 0, false, false};
                 if (!run_quant(t, &qc, err))
                     return false;
             }
         const quant_case extra[] = {
-            {(lvk_quant_format)f, LVK_DTYPE_BF16, 37, 96, 0, false},
-            {(lvk_quant_format)f, LVK_DTYPE_BF16, 37, 4096 + 32, 0, false},
-            {(lvk_quant_format)f, LVK_DTYPE_F32, 37, 96, 0, false},
-            {(lvk_quant_format)f, LVK_DTYPE_F32, 37, 4096 + 32, 0, false},
-            {(lvk_quant_format)f, LVK_DTYPE_F16, 300, 4096 + 32, 1u << 20, false}, /* cut into many chunks */
-            {(lvk_quant_format)f, LVK_DTYPE_F16, 37, 96, 0, true},
+            {(lvk_quant_format)f, LVK_DTYPE_BF16, 37, 96, 0, false, false},
+            {(lvk_quant_format)f, LVK_DTYPE_BF16, 37, 4096 + 32, 0, false, false},
+            {(lvk_quant_format)f, LVK_DTYPE_F32, 37, 96, 0, false, false},
+            {(lvk_quant_format)f, LVK_DTYPE_F32, 37, 4096 + 32, 0, false, false},
+            {(lvk_quant_format)f, LVK_DTYPE_F16, 300, 4096 + 32, 1u << 20, false, false}, /* cut into many chunks */
+            {(lvk_quant_format)f, LVK_DTYPE_F16, 37, 96, 0, true, false},
+            {(lvk_quant_format)f, LVK_DTYPE_F16, 37, 4096 + 32, 0, false, true},
         };
         for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++)
             if (!run_quant(t, &extra[i], err))
                 return false;
         if (t->bench) {
             /* 16384 x 4160 fp16 = 136 MB, over lavapipe's 128 MiB binding limit. */
-            quant_case big = {(lvk_quant_format)f, LVK_DTYPE_F16, 16384, 4160, 0, false};
+            quant_case big = {(lvk_quant_format)f, LVK_DTYPE_F16, 16384, 4160, 0, false, false};
             if (!run_quant(t, &big, err))
                 return false;
         }
