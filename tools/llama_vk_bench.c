@@ -9,12 +9,15 @@
 #include <cjson/cJSON.h>
 
 #include "base/log.h"
+#include "io/llama_layout.h"
 #include "llamavk/llamavk.h"
+#include "model/memory_plan.h"
 #include "vk/bandwidth.h"
 
 static const char *usage =
     "usage: llama-vk-bench -M model.ckpt [-C config.json | -V 2|3] [--device N|NAME] [-p 512] [-n 128]\n"
-    "                      [--batch N] [--parallel N] [--json] [--profile] [--no-crc] [--force]\n"
+    "                      [--batch N] [--parallel N] [--weights W] [--vram SIZE] [--json] [--profile]\n"
+    "                      [--no-crc] [--force]\n"
     "Reports load time and GB/s, prefill tok/s (-p tokens), decode tok/s (-n tokens, greedy), decode GB/s\n"
     "(weight bytes read per token x tok/s), the device's read bandwidth (a shader summing 256 MiB it wrote)\n"
     "and vkCmdCopyBuffer bandwidth (bytes read + written per second over 256 MiB) measured in the same run,\n"
@@ -22,7 +25,9 @@ static const char *usage =
     "--profile adds the GPU time per kind of kernel per decoded token (timestamp queries), and the host\n"
     "time spent recording and the wall time outside the kernels.\n"
     "--parallel N also decodes N independent sequences together (each step carries the next token of all\n"
-    "of them, each prefilled with its own -p tokens) and reports the aggregate rate.\n";
+    "of them, each prefilled with its own -p tokens) and reports the aggregate rate.\n"
+    "--weights auto|stored|q8|q4|q4-plain and --vram SIZE as for llama-vk: the format is reported with its\n"
+    "bytes and bits per weight.\n";
 
 typedef struct bench {
     double load_s, load_gbps, prefill_s, prefill_tok_s, decode_s, decode_tok_s, decode_gbps, copy_gbps, read_gbps, ttft_s;
@@ -59,6 +64,18 @@ static void print_profile(const lvk_llama_profile *prof, uint32_t n_decode)
             (double)prof->dispatches / n_decode, prof->recorded, prof->steps);
 }
 
+/* Device bits per parameter of the model: every tensor, norms included, with its row padding and scales. */
+static double bits_per_weight(const lvk_model_info *m)
+{
+    uint64_t params = 0;
+    for (int i = 0; i < lvk_llama_tensor_count(m->cfg); i++) {
+        lvk_tensor_spec s;
+        lvk_llama_tensor_spec(m->cfg, i, &s);
+        params += s.n_dims == 1 ? (uint64_t)s.dims[0] : (uint64_t)s.dims[0] * (uint64_t)s.dims[1];
+    }
+    return params ? (double)m->weight_bytes * 8.0 / (double)params : 0;
+}
+
 static void print_json(const bench *b, const lvk_model_info *m, const lvk_device *d)
 {
     cJSON *o = cJSON_CreateObject();
@@ -66,6 +83,8 @@ static void print_json(const bench *b, const lvk_model_info *m, const lvk_device
     cJSON_AddStringToObject(o, "device", d->info->name);
     cJSON_AddStringToObject(o, "driver", d->info->driver_info);
     cJSON_AddNumberToObject(o, "weight_bytes", (double)m->weight_bytes);
+    cJSON_AddStringToObject(o, "weights", m->weights);
+    cJSON_AddNumberToObject(o, "bits_per_weight", bits_per_weight(m));
     cJSON_AddNumberToObject(o, "prompt_tokens", b->n_prompt);
     cJSON_AddNumberToObject(o, "decode_tokens", b->n_decode);
     cJSON_AddNumberToObject(o, "load_s", b->load_s);
@@ -92,8 +111,9 @@ static void print_json(const bench *b, const lvk_model_info *m, const lvk_device
 
 static void print_table(const bench *b, const lvk_model_info *m, const lvk_device *d)
 {
-    printf("model   %s: %.2f GB of weights, %d layers, dim %d, vocab %d\n", m->cfg->name, (double)m->weight_bytes / 1e9,
-           m->cfg->n_layers, m->cfg->dim, m->cfg->vocab_size);
+    printf("model   %s: %.2f GB of %s weights (%.2f bits per weight), %d layers, dim %d, vocab %d\n", m->cfg->name,
+           (double)m->weight_bytes / 1e9, m->weights, bits_per_weight(m), m->cfg->n_layers, m->cfg->dim,
+           m->cfg->vocab_size);
     printf("device  %s (%s)\n", d->info->name, d->info->driver_info);
     printf("load    %8.2f s     %8.2f GB/s\n", b->load_s, b->load_gbps);
     printf("prefill %8u tok   %8.2f tok/s   (%.2f s)\n", b->n_prompt, b->prefill_tok_s, b->prefill_s);
@@ -206,6 +226,9 @@ static int run(int argc, char **argv)
     const char *device = NULL;
     int n_prompt = 512, n_decode = 128, batch = 0, parallel = 0;
     bool json = false, profile = false, force = false;
+    lvk_weights_choice weights = LVK_WEIGHTS_AUTO;
+    uint64_t vram = 0;
+    lvk_err err = {{0}};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         bool ok = true;
@@ -241,6 +264,10 @@ static int run(int argc, char **argv)
             ok = parse_count(v, &n_decode);
         } else if (!strcmp(a, "--batch")) {
             ok = parse_count(v, &batch);
+        } else if (!strcmp(a, "--weights")) {
+            ok = lvk_weights_choice_from_name(v, &weights, &err);
+        } else if (!strcmp(a, "--vram")) {
+            ok = lvk_parse_size(v, &vram, &err);
         } else if (!strcmp(a, "--parallel")) {
             ok = parse_count(v, &parallel) && parallel <= LVK_STEP_MAX_SEQS;
         } else {
@@ -248,7 +275,10 @@ static int run(int argc, char **argv)
             return 2;
         }
         if (!ok) {
-            fprintf(stderr, "error: bad value '%s' for %s\n", v, a);
+            if (err.msg[0])
+                fprintf(stderr, "error: %s\n", err.msg);
+            else
+                fprintf(stderr, "error: bad value '%s' for %s\n", v, a);
             return 2;
         }
         i++;
@@ -258,7 +288,6 @@ static int run(int argc, char **argv)
         return 2;
     }
 
-    lvk_err err = {{0}};
     lvk_open_params params = {
         .files = req,
         .device = device,
@@ -266,6 +295,8 @@ static int run(int argc, char **argv)
         .max_batch = (uint32_t)batch,
         .max_sequences = 1 + (uint32_t)parallel,
         .force = force,
+        .weights = weights,
+        .vram = vram,
         .progress = lvk_stderr_is_terminal(),
         .profile = profile,
     };

@@ -62,6 +62,7 @@ typedef struct lvk_model_info {
     const char *device_name, *driver_name;
     uint32_t context, max_batch;
     uint64_t weight_bytes;
+    const char *weights; /* the weights' format: stored, q8, q4 or q4-plain */
     double load_seconds;
 } lvk_model_info;
 

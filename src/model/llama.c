@@ -335,6 +335,7 @@ bool lvk_llama_load(lvk_llama *m, lvk_device *d, const lvk_model_config *cfg, co
     if (plan.notes[0])
         lvk_info("memory: %s", plan.notes);
     m->max_seq = plan.context;
+    m->weights = plan.weights;
     if (m->max_batch > m->max_seq)
         m->max_batch = m->max_seq;
 

@@ -137,6 +137,7 @@ typedef struct lvk_llama {
     bool profiling;
     lvk_llama_profile profile;
     uint64_t weight_bytes; /* bytes of weights read per token */
+    lvk_weights_choice weights; /* the format the plan chose (never auto) */
     double load_seconds;
 } lvk_llama;
 

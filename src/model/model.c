@@ -133,6 +133,7 @@ lvk_model_info lvk_model_get_info(const lvk_model *m)
         .context = m->llama.max_seq,
         .max_batch = m->llama.max_batch,
         .weight_bytes = m->llama.weight_bytes,
+        .weights = lvk_weights_choice_name(m->llama.weights),
         .load_seconds = m->llama.load_seconds,
     };
     return info;
