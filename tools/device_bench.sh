@@ -8,7 +8,9 @@
 #
 # BIN_DIR holds the built programs. The models (13.5 and 16 GB) are written to MODEL_DIR (default
 # OUT_DIR) unless already there. Environment: P and N, the prompt and decoded tokens of the benchmark
-# (default 512 and 128); SHAPES, which models (default "2 3": LLaMA2-7b and LLaMA3-8b).
+# (default 512 and 128); SHAPES, which models (default "2 3": LLaMA2-7b and LLaMA3-8b); WEIGHTS, the
+# --weights formats benchmarked (default "stored q8 q4"). tools/bench_table.py OUT_DIR makes the table of
+# docs/benchmarks.md from the bench_v*_*.out files.
 # Every step runs even when one fails; the exit status is 1 if any step failed (the failed ones are
 # listed at the end), else 0.
 set -u
@@ -36,7 +38,7 @@ run() {
 
 run devices "$bin/llama-vk" --list-devices
 run selftest "$bin/vk-selftest"
-run selftest_bench "$bin/vk-selftest" --bench
+[ -n "${SKIP_SELFTEST:-}" ] || run selftest_bench "$bin/vk-selftest" --bench
 for v in ${SHAPES:-2 3}; do
     case $v in
     2) model=$models/llama2_7b.ckpt ;;
@@ -44,7 +46,10 @@ for v in ${SHAPES:-2 3}; do
     *) echo "SHAPES: $v is not 2 or 3" >&2; exit 2 ;;
     esac
     [ -f "$model" ] || run "testmodel_v$v" "$bin/llama-vk-testmodel" -o "$model" -V "$v" --seed 1
-    run "bench_v$v" "$bin/llama-vk-bench" -M "$model" -V "$v" -p "${P:-512}" -n "${N:-128}" --no-crc --json
+    for w in ${WEIGHTS:-stored q8 q4}; do
+        run "bench_v${v}_$w" "$bin/llama-vk-bench" -M "$model" -V "$v" -p "${P:-512}" -n "${N:-128}" --weights "$w" \
+            --no-crc --json
+    done
     run "profile_v$v" "$bin/llama-vk-bench" -M "$model" -V "$v" -p 16 -n 16 --no-crc --profile
 done
 if [ -n "$failed" ]; then
