@@ -365,7 +365,7 @@ static int run(int argc, char **argv)
         } else if (json) {
             printf("{\"ppl\": %.6f, \"ppl_stderr\": %.6f, \"tokens\": %zu, \"chunks\": %d, \"ctx\": %d", res.ppl,
                    res.stderr_ppl, res.tokens, job.n_chunks, job.ctx);
-            /* %.9g: a KL of 1e-7 (q8 on a small model) keeps its digits */
+            /* %.9g: a small KL keeps its digits (%.6f would print 0) */
             if (res.compared)
                 printf(", \"kld_mean\": %.9g, \"kld_p99\": %.9g, \"top1_agree\": %.6f", res.kld_mean, res.kld_p99,
                        res.top1_agree);
