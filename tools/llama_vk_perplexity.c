@@ -362,6 +362,10 @@ static int run(int argc, char **argv)
         if (!score(m, seq, job.ids, job.n_chunks, job.ctx, job.bos, job.kl, &res, &err)) {
             fprintf(stderr, "error: %s\n", err.msg);
             rc = 5;
+        } else if (!isfinite(res.ppl)) {
+            /* NaN or infinite logits: a broken model or kernel; JSON has no NaN to print. */
+            fprintf(stderr, "error: the perplexity is not finite (%f): the model gave NaN or infinite logits\n", res.ppl);
+            rc = 5;
         } else if (json) {
             printf("{\"ppl\": %.6f, \"ppl_stderr\": %.6f, \"tokens\": %zu, \"chunks\": %d, \"ctx\": %d", res.ppl,
                    res.stderr_ppl, res.tokens, job.n_chunks, job.ctx);
