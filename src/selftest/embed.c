@@ -26,7 +26,10 @@ static void fill_table(void *table, lvk_dtype dtype, size_t n, uint64_t seed)
 }
 
 /* A q8/q4 table quantized by the CPU twin from uniform values whose size changes from block to block, down
- * to blocks whose fp16 scale is subnormal (under 2^-14) or rounds to 0: the decoder must not flush them. */
+ * to blocks whose fp16 scale is subnormal (under 2^-14) or rounds to 0: the decoder must not flush them.
+ * Deliberate bugs: a decoder that flushes subnormal scales fails every q8/q4 row (max abs 1e-4 .. 8e-3);
+ * q4 without its offset, ~1. (unpackHalf2x16 does not flush on lavapipe: only a device that does would
+ * show that one.) */
 static bool make_quant_table(lvk_dtype dtype, uint32_t vocab, uint32_t dim, uint8_t **quants, uint8_t **scales,
                              lvk_err *err)
 {
