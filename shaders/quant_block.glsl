@@ -5,6 +5,7 @@
 // src/base/dtype.h): LVK_Q8 or LVK_Q4.
 #define LVK_Q8 16u
 #define LVK_Q4 17u
+#define LVK_QUANT_COLS 32u // columns per block (LVK_QUANT_BLOCK)
 
 // q8: the four signed 8-bit quants of one word (byte k is element k). Shifts sign-extend all four at once
 // (cheaper than four bitfieldExtracts on CPU drivers).
@@ -34,3 +35,18 @@ vec2 lvk_quant_scale(uint word, uint b)
         return vec2(lvk_quant_half((b & 1u) != 0u ? word >> 16 : word & 0xffffu), 0.0);
     return vec2(lvk_quant_half(word & 0xffffu), lvk_quant_half(word >> 16));
 }
+
+// Codes 4k..4k+3 of one 16-byte texel of quants, as floats: a q8 texel holds 16 (k < 4), a q4 texel 32
+// (k < 8). With k a constant (an unrolled loop) the selection costs nothing.
+vec4 lvk_quant_codes4(uvec4 u, uint k)
+{
+    if (DTYPE == LVK_Q8)
+        return lvk_q8_word(u[k]);
+    vec4 lo, hi;
+    lvk_q4_word(u[k >> 1], lo, hi);
+    return (k & 1u) != 0u ? hi : lo;
+}
+
+// The weights of four codes of a block with (scale, offset) sc: exactly lvk_ref_dequantize's fp32 values,
+// since scale * code is exact in fp32 (11 by at most 8 significant bits) and only the offset's add rounds.
+vec4 lvk_quant_dequant4(vec4 codes, vec2 sc) { return DTYPE == LVK_Q8 ? sc.x * codes : sc.x * codes + sc.y; }

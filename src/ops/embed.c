@@ -9,6 +9,7 @@ typedef struct embed_push {
     uint32_t row0, rows;
     uint32_t words_per_row;
     uint32_t zero_invalid;
+    uint32_t scale_words; /* q8/q4 only (embed_quant.comp): scale_stride / 4 */
 } embed_push;
 
 bool lvk_embed_prepare(lvk_kernels *k, lvk_embed_op *op, const lvk_weight *table, const lvk_view *ids,
@@ -36,12 +37,15 @@ bool lvk_embed_prepare(lvk_kernels *k, lvk_embed_op *op, const lvk_weight *table
      * drivers every lane costs even then: 64 lanes, looping over the row's 16-byte words. */
     const uint32_t wg = 64;
     op->words_per_row = table->row_stride / 16u;
+    op->scale_words = table->scale_stride / 4u;
+    /* q8/q4 tables: a shader of their own, which dequantizes, with the scales as a fourth binding. */
+    const bool quant = lvk_dtype_is_quantized(table->dtype);
     lvk_pipeline_desc desc = {
-        .name = "embed",
-        .spirv = lvk_spv_embed,
-        .spirv_size = lvk_spv_embed_size,
-        .n_bindings = 3,
-        .bindings = {LVK_BIND_STORAGE, LVK_BIND_STORAGE, LVK_BIND_STORAGE},
+        .name = quant ? "embed_quant" : "embed",
+        .spirv = quant ? lvk_spv_embed_quant : lvk_spv_embed,
+        .spirv_size = quant ? lvk_spv_embed_quant_size : lvk_spv_embed_size,
+        .n_bindings = quant ? 4 : 3,
+        .bindings = {LVK_BIND_STORAGE, LVK_BIND_STORAGE, LVK_BIND_STORAGE, LVK_BIND_STORAGE},
         .push_size = sizeof(embed_push),
         .n_spec = 2,
         .spec = {wg, (uint32_t)table->dtype},
@@ -51,7 +55,7 @@ bool lvk_embed_prepare(lvk_kernels *k, lvk_embed_op *op, const lvk_weight *table
         return false;
     for (int c = 0; c < table->n_chunks; c++) {
         const lvk_weight_chunk *ch = &table->chunks[c];
-        lvk_binding bind[3] = {{.view = ch->view}, {.view = *ids}, {.view = *out}};
+        lvk_binding bind[4] = {{.view = ch->view}, {.view = *ids}, {.view = *out}, {.view = ch->scales}};
         bind[0].view.size = (VkDeviceSize)ch->rows * table->row_stride;
         bind[1].view.size = (VkDeviceSize)max_tokens * sizeof(uint32_t);
         bind[2].view.size = out_bytes;
@@ -84,6 +88,7 @@ void lvk_embed_record(lvk_cmd *c, const lvk_embed_op *op, uint32_t n_tokens)
             .rows = op->chunk_rows[i],
             .words_per_row = op->words_per_row,
             .zero_invalid = i == op->n_chunks - 1,
+            .scale_words = op->scale_words,
         };
         lvk_cmd_dispatch(c, op->pipeline, op->sets[i], &push, n_tokens, 1, 1);
     }

@@ -17,9 +17,10 @@
 #define TEXEL_TM 8
 #define TEXEL_TN 4
 
-/* The push constants of both shaders (6 x uint32). */
+/* The push constants of all four shaders; scale_words (a row of block scales, in 32-bit words) is read
+ * by the q8/q4 ones only. */
 typedef struct matmul_push {
-    uint32_t n_tokens, cols, rows, row0, y_stride, row_texels;
+    uint32_t n_tokens, cols, rows, row0, y_stride, row_texels, scale_words;
 } matmul_push;
 
 const char *lvk_matmul_path_name(lvk_matmul_path path)
@@ -102,6 +103,10 @@ static bool prepare(lvk_kernels *k, lvk_matmul_op *op, const lvk_weight *w, cons
     op->rows = w->rows;
     op->cols = w->cols;
     op->row_texels = w->row_stride / 16;
+    op->scale_words = w->scale_stride / 4;
+    /* q8/q4 have kernels of their own (a block is 32 columns over one or two texels plus a scale),
+     * with the same tiling and the same bindings plus one for the scales. */
+    const bool quant = lvk_dtype_is_quantized(w->dtype);
     op->max_tokens = max_tokens;
 
     lvk_pipeline_desc desc = {
@@ -115,10 +120,11 @@ static bool prepare(lvk_kernels *k, lvk_matmul_op *op, const lvk_weight *w, cons
         if (d->info->max_workgroup_invocations < 256 || d->info->max_workgroup_size[0] < 256)
             bm = bn = 32;
         uint32_t wg = (bm / TILED_TM) * (bn / TILED_TN);
-        desc.name = "matmul_tiled";
-        desc.spirv = lvk_spv_matmul_tiled;
-        desc.spirv_size = lvk_spv_matmul_tiled_size;
-        desc.bindings[0] = desc.bindings[1] = desc.bindings[2] = LVK_BIND_STORAGE;
+        desc.name = quant ? "matmul_quant_tiled" : "matmul_tiled";
+        desc.spirv = quant ? lvk_spv_matmul_quant_tiled : lvk_spv_matmul_tiled;
+        desc.spirv_size = quant ? lvk_spv_matmul_quant_tiled_size : lvk_spv_matmul_tiled_size;
+        desc.n_bindings = quant ? 4 : 3;
+        desc.bindings[0] = desc.bindings[1] = desc.bindings[2] = desc.bindings[3] = LVK_BIND_STORAGE;
         desc.n_spec = 7;
         uint32_t spec[7] = {wg, (uint32_t)w->dtype, bm, bn, TILED_TM, TILED_TN, accumulate};
         memcpy(desc.spec, spec, sizeof spec);
@@ -130,11 +136,11 @@ static bool prepare(lvk_kernels *k, lvk_matmul_op *op, const lvk_weight *w, cons
         uint32_t wg = TEXEL_WG;
         if (d->info->max_workgroup_size[0] < wg)
             wg = d->info->max_workgroup_size[0];
-        desc.name = "matmul_texel";
-        desc.spirv = lvk_spv_matmul_texel;
-        desc.spirv_size = lvk_spv_matmul_texel_size;
-        desc.n_bindings = 4;
-        desc.bindings[0] = desc.bindings[3] = LVK_BIND_UNIFORM_TEXEL;
+        desc.name = quant ? "matmul_quant_texel" : "matmul_texel";
+        desc.spirv = quant ? lvk_spv_matmul_quant_texel : lvk_spv_matmul_texel;
+        desc.spirv_size = quant ? lvk_spv_matmul_quant_texel_size : lvk_spv_matmul_texel_size;
+        desc.n_bindings = quant ? 5 : 4;
+        desc.bindings[0] = desc.bindings[3] = desc.bindings[4] = LVK_BIND_UNIFORM_TEXEL;
         desc.bindings[1] = desc.bindings[2] = LVK_BIND_STORAGE;
         if (!make_x_texel(d, op, x, max_tokens, err))
             return false;
@@ -161,7 +167,7 @@ static bool prepare(lvk_kernels *k, lvk_matmul_op *op, const lvk_weight *w, cons
     if (!op->pipeline)
         return false;
 
-    lvk_binding bind[4] = {{.view = *x}, {.view = *x}, {.view = *y}, {.texel = op->x_texel}};
+    lvk_binding bind[5] = {{.view = *x}, {.view = *x}, {.view = *y}, {.texel = op->x_texel}, {.texel = VK_NULL_HANDLE}};
     bind[1].view.size = (VkDeviceSize)max_tokens * w->cols * sizeof(float);
     bind[2].view.size = (VkDeviceSize)max_tokens * w->rows * sizeof(float);
     for (int c = 0; c < w->n_chunks; c++) {
@@ -176,6 +182,9 @@ static bool prepare(lvk_kernels *k, lvk_matmul_op *op, const lvk_weight *w, cons
         bind[0] = (lvk_binding){.view = ch->view, .texel = ch->texel};
         if (!op->x_texel)
             bind[3].texel = ch->texel; /* never read: X_TEXEL is off, but the binding must be valid */
+        /* q8/q4: the scales, as a storage buffer (TILED) or an R32UI texel view (TEXEL) */
+        if (quant)
+            bind[op->path == LVK_MATMUL_TILED ? 3 : 4] = (lvk_binding){.view = ch->scales, .texel = ch->scales_texel};
         if (!lvk_kernels_set(k, op->pipeline, bind, &oc->set, err)) {
             lvk_err_prefix(err, "matmul");
             return false;
@@ -203,7 +212,7 @@ void lvk_matmul_record(lvk_cmd *c, const lvk_matmul_op *op, uint32_t n_tokens)
     uint32_t groups_y = (n_tokens + op->tokens_per_group - 1) / op->tokens_per_group;
     for (int i = 0; i < op->n_chunks; i++) {
         const lvk_matmul_chunk *ch = &op->chunks[i];
-        matmul_push push = {n_tokens, op->cols, ch->rows, ch->row0, op->rows, op->row_texels};
+        matmul_push push = {n_tokens, op->cols, ch->rows, ch->row0, op->rows, op->row_texels, op->scale_words};
         lvk_cmd_dispatch(c, op->pipeline, ch->set, &push, ch->groups_x, groups_y, 1);
     }
 }

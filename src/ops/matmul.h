@@ -1,5 +1,6 @@
 /* Y = X·Wᵀ for many tokens at once (prompt prefill): Y[t, r] = sum_c W[r, c] * X[t, c], fp32 accumulation.
- *   W: lvk_weight [rows, cols] fp16/bf16/fp32 (chunked by rows: one dispatch per chunk)
+ *   W: lvk_weight [rows, cols] fp16/bf16/fp32, or q8/q4 (ops/quant_format.h: the weights dequantized
+ *      exactly as lvk_ref_dequantize gives them); chunked by rows: one dispatch per chunk
  *   X: fp32 [max_tokens, cols]     Y: fp32 [max_tokens, rows]
  *
  * Variants (lvk_matmul_path):
@@ -33,7 +34,7 @@ typedef struct lvk_matmul_chunk {
 typedef struct lvk_matmul_op {
     lvk_matmul_path path; /* the variant prepare chose (never AUTO) */
     const lvk_pipeline *pipeline;
-    uint32_t rows, cols, row_texels, max_tokens;
+    uint32_t rows, cols, row_texels, scale_words, max_tokens;
     uint32_t tokens_per_group; /* tokens one workgroup covers (dispatch ceil(n_tokens / this)) */
     VkBufferView x_texel; /* TEXEL: RGBA32UI view of X (owned; VK_NULL_HANDLE when X is read as a storage buffer) */
     int n_chunks;

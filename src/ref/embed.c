@@ -1,29 +1,20 @@
 #include "ref/embed.h"
 
-#include <string.h>
+/* Columns decoded at a time (a multiple of the q8/q4 block). */
+#define REF_EMBED_BLOCK 1024
 
-#include "base/half.h"
-
-void lvk_ref_embed(const void *table, lvk_dtype dtype, uint32_t vocab, uint32_t dim, const uint32_t *ids,
-                   uint32_t n_tokens, double *out)
+void lvk_ref_embed(const lvk_ref_weight *table, const uint32_t *ids, uint32_t n_tokens, double *out)
 {
+    const uint32_t dim = table->cols;
+    float v[REF_EMBED_BLOCK];
     for (uint32_t t = 0; t < n_tokens; t++) {
         double *o = out + (size_t)t * dim;
-        if (ids[t] >= vocab) {
-            for (uint32_t i = 0; i < dim; i++)
-                o[i] = 0.0;
-            continue;
-        }
-        size_t row = (size_t)ids[t] * dim;
-        for (uint32_t i = 0; i < dim; i++) {
-            if (dtype == LVK_DTYPE_F32) {
-                float v;
-                memcpy(&v, (const char *)table + (row + i) * sizeof(float), sizeof v);
-                o[i] = v;
-            } else {
-                uint16_t h = ((const uint16_t *)table)[row + i];
-                o[i] = dtype == LVK_DTYPE_F16 ? lvk_f16_to_f32(h) : lvk_bf16_to_f32(h);
-            }
+        for (uint32_t c0 = 0; c0 < dim; c0 += REF_EMBED_BLOCK) {
+            uint32_t n = dim - c0 < REF_EMBED_BLOCK ? dim - c0 : REF_EMBED_BLOCK;
+            if (ids[t] < table->rows)
+                lvk_ref_weight_values(table, ids[t], c0, n, v);
+            for (uint32_t i = 0; i < n; i++)
+                o[c0 + i] = ids[t] < table->rows ? v[i] : 0.0;
         }
     }
 }

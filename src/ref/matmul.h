@@ -3,12 +3,10 @@
 #define LVK_REF_MATMUL_H
 #include <stdint.h>
 
-#include "base/dtype.h"
+#include "ref/weight.h"
 
-/* y[t, r] = sum_c w[r, c] * x[t, c] for t < n_tokens, r < rows, accumulated in fp64.
- * w: rows x cols values of dtype (F16, BF16 or F32), packed row after row as in the checkpoint
- *    (no row padding); x: [n_tokens, cols] fp32; y: [n_tokens, rows]. */
-void lvk_ref_matmul(lvk_dtype dtype, const void *w, uint32_t rows, uint32_t cols, const float *x, uint32_t n_tokens,
-                    double *y);
+/* y[t, r] = sum_c w[r, c] * x[t, c] for t < n_tokens, r < w->rows, accumulated in fp64 over the weight's
+ * fp32 values (lvk_ref_weight_values: q8/q4 dequantized). x: [n_tokens, cols] fp32; y: [n_tokens, rows]. */
+void lvk_ref_matmul(const lvk_ref_weight *w, const float *x, uint32_t n_tokens, double *y);
 
 #endif

@@ -1,7 +1,9 @@
-/* matmul (prefill GEMM) against lvk_ref_matmul: every variant the device runs, fp16/bf16/fp32 weights,
- * odd shapes (rows not a multiple of any tile, cols not a multiple of 4 or 8), a chunked weight, the
- * accumulate option, and fewer tokens than prepared for (rows past n_tokens must stay untouched).
- * --bench adds the LLaMA prefill shapes with GFLOP/s, checked on a subset of output rows. */
+/* matmul (prefill GEMM) against lvk_ref_matmul: every variant the device runs, fp16/bf16/fp32 and q8/q4
+ * weights, odd shapes (rows not a multiple of any tile, cols not a multiple of 4, 8 or the 32 of a q8/q4
+ * block), a chunked weight, the accumulate option, and fewer tokens than prepared for (rows past n_tokens
+ * must stay untouched). --bench adds the LLaMA prefill shapes with GFLOP/s, checked on a subset of output
+ * rows. q8/q4 weights are made by lvk_ref_quantize and the twin multiplies their dequantized values, so
+ * the comparison measures the kernel's arithmetic, not the quantization error. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,12 +12,16 @@
 #include "base/half.h"
 #include "ops/matmul.h"
 #include "ref/matmul.h"
+#include "ref/quant.h"
 #include "selftest/harness.h"
 
 /* fp32-accumulated dot products of length K: each output carries a rounding error of about
  * sqrt(K) * 2^-24 relative to the sum of |products| (random-walk), so NMSE is around 1e-12.
- * Measured (lavapipe 22.3.6, every default row): at most 1.33e-12. Deliberate bugs: X rounded to fp16
- * in matmul_tiled.comp gives 2.8e-8 .. 3.4e-8 on every row; one wrong, missing or doubled term ~1/K.
+ * Measured (lavapipe 22.3.6, every default row): at most 1.33e-12, fp16/bf16/fp32 and q8/q4 alike (the
+ * q8/q4 kernels dequantize exactly, so only the sums round). Deliberate bugs: X rounded to fp16
+ * in matmul_tiled.comp gives 2.8e-8 .. 3.4e-8 on every row; one wrong, missing or doubled term ~1/K;
+ * q4 without its offset 0.16 .. 3.7; q8 taking every block's scale from the low half of its word
+ * 9.0e-4 .. 5.2e-2 (neighbouring blocks of uniform data have similar scales).
  * 1e-9 sits ~750x above the measured error and ~30x below the fp16-rounding bug. */
 #define MATMUL_TOL 1e-9
 
@@ -33,40 +39,70 @@ typedef struct matmul_case {
 
 static const char *dtype_label(lvk_dtype dt)
 {
-    return dt == LVK_DTYPE_F16 ? "f16" : dt == LVK_DTYPE_BF16 ? "bf16" : "f32";
+    return dt == LVK_DTYPE_F16 ? "f16" : dt == LVK_DTYPE_BF16 ? "bf16" : dt == LVK_DTYPE_F32 ? "f32"
+                                                                                                : lvk_dtype_name(dt);
 }
 
-/* W as the checkpoint stores it: rows packed one after another in dtype. */
-static void *make_weight(lvk_dtype dtype, uint32_t rows, uint32_t cols, uint64_t seed)
+/* W on the host: as the checkpoint stores it (rows packed one after another in dtype), or q8/q4 blocks
+ * quantized from uniform values by the CPU twin of the device's quantizer. */
+typedef struct host_weight {
+    lvk_ref_weight ref;
+    void *values;
+    uint8_t *quants, *scales;
+} host_weight;
+
+static void host_weight_free(host_weight *hw) { free(hw->values), free(hw->quants), free(hw->scales); }
+
+static bool make_weight(lvk_dtype dtype, uint32_t rows, uint32_t cols, uint64_t seed, host_weight *hw, lvk_err *err)
 {
+    memset(hw, 0, sizeof *hw);
+    hw->ref = (lvk_ref_weight){.dtype = dtype, .rows = rows, .cols = cols};
     size_t n = (size_t)rows * cols;
     float *f = malloc(n * sizeof(float));
-    void *w = malloc(n * lvk_dtype_size(dtype));
-    if (!f || !w) {
-        free(f), free(w);
-        return NULL;
-    }
+    if (!f)
+        return lvk_fail(err, "out of host memory");
     lvk_selftest_fill(f, n, seed, 1.0f);
-    if (dtype == LVK_DTYPE_F32) {
-        memcpy(w, f, n * sizeof(float));
+    bool ok = true;
+    if (lvk_dtype_is_quantized(dtype)) {
+        lvk_quant_format qf = dtype == LVK_DTYPE_Q8 ? LVK_QUANT_Q8 : LVK_QUANT_Q4;
+        hw->quants = malloc(rows * lvk_quant_row_bytes(qf, cols));
+        hw->scales = malloc(rows * lvk_quant_scale_row_bytes(qf, cols));
+        ok = hw->quants && hw->scales ? lvk_ref_quantize(qf, LVK_DTYPE_F32, f, rows, cols, true, hw->quants,
+                                                         hw->scales, err)
+                                      : lvk_fail(err, "out of host memory");
+        hw->ref.quants = hw->quants, hw->ref.scales = hw->scales;
+    } else if (!(hw->values = malloc(n * lvk_dtype_size(dtype)))) {
+        ok = lvk_fail(err, "out of host memory");
+    } else if (dtype == LVK_DTYPE_F32) {
+        memcpy(hw->values, f, n * sizeof(float));
     } else {
-        uint16_t *h = w;
+        uint16_t *h = hw->values;
         for (size_t i = 0; i < n; i++)
             h[i] = dtype == LVK_DTYPE_F16 ? lvk_f32_to_f16(f[i]) : lvk_f32_to_bf16(f[i]);
     }
+    hw->ref.values = hw->values;
     free(f);
-    return w;
+    if (!ok)
+        host_weight_free(hw);
+    return ok;
+}
+
+static bool upload_weight(lvk_selftest *t, const lvk_weight *w, const host_weight *hw, lvk_err *err)
+{
+    if (lvk_dtype_is_quantized(w->dtype))
+        return lvk_weight_upload_quantized(t->d, t->xfer, w, 0, w->rows, hw->quants, hw->scales, err);
+    return lvk_weight_upload_rows(t->d, t->xfer, w, 0, w->rows, hw->values, err);
 }
 
 /* The reference for the checked rows (every row_step-th), as [n_tokens, n_checked]. */
-static void reference(const matmul_case *mc, const void *w, const float *x, const float *y0, double *want,
+static void reference(const matmul_case *mc, const host_weight *hw, const float *x, const float *y0, double *want,
                       double *tmp)
 {
     uint32_t n_checked = (mc->rows + mc->row_step - 1) / mc->row_step;
-    size_t row_bytes = (size_t)mc->cols * lvk_dtype_size(mc->dtype);
     for (uint32_t k = 0; k < n_checked; k++) {
         uint32_t r = k * mc->row_step;
-        lvk_ref_matmul(mc->dtype, (const uint8_t *)w + r * row_bytes, 1, mc->cols, x, mc->n_tokens, tmp);
+        lvk_ref_weight row = lvk_ref_weight_rows(&hw->ref, r, 1);
+        lvk_ref_matmul(&row, x, mc->n_tokens, tmp);
         for (uint32_t t = 0; t < mc->n_tokens; t++)
             want[(size_t)t * n_checked + k] = tmp[t] + (mc->accumulate ? y0[(size_t)t * mc->rows + r] : 0.0);
     }
@@ -96,7 +132,9 @@ static bool run_matmul(lvk_selftest *t, lvk_matmul_path path, const matmul_case 
 
     const uint32_t n_checked = (mc->rows + mc->row_step - 1) / mc->row_step;
     const size_t x_n = (size_t)mc->max_tokens * mc->cols, y_n = (size_t)mc->max_tokens * mc->rows;
-    void *w_host = make_weight(mc->dtype, mc->rows, mc->cols, 11 + mc->rows);
+    host_weight w_host;
+    if (!make_weight(mc->dtype, mc->rows, mc->cols, 11 + mc->rows, &w_host, err))
+        return false;
     float *x = malloc(x_n * sizeof(float)), *y0 = malloc(y_n * sizeof(float)), *got = malloc(y_n * sizeof(float));
     float *got_checked = malloc((size_t)mc->n_tokens * n_checked * sizeof(float));
     double *want = malloc((size_t)mc->n_tokens * n_checked * sizeof(double));
@@ -106,7 +144,7 @@ static bool run_matmul(lvk_selftest *t, lvk_matmul_path path, const matmul_case 
     lvk_weight w = {0};
     lvk_buffer bx = {0}, by = {0};
     lvk_cmd cmd = {0};
-    bool ok = w_host && x && y0 && got && got_checked && want && tmp;
+    bool ok = x && y0 && got && got_checked && want && tmp;
     if (!ok)
         lvk_fail(err, "out of host memory");
     if (ok) {
@@ -115,14 +153,16 @@ static bool run_matmul(lvk_selftest *t, lvk_matmul_path path, const matmul_case 
             y0[i] = SENTINEL;
         if (mc->accumulate)
             lvk_selftest_fill(y0, (size_t)mc->n_tokens * mc->rows, 5, 4.0f);
-        reference(mc, w_host, x, y0, want, tmp);
+        reference(mc, &w_host, x, y0, want, tmp);
         uint64_t chunk_bytes = 0;
         if (mc->n_chunks > 1) {
-            uint64_t stride = ((uint64_t)mc->cols * lvk_dtype_size(mc->dtype) + 15) & ~(uint64_t)15;
+            /* the quants (or values) of about rows / n_chunks rows; a q8/q4 row of scales is smaller */
+            const lvk_weight_format *f = lvk_weight_format_of(mc->dtype, "matmul", err);
+            uint64_t stride = f ? lvk_weight_format_row_bytes(f, mc->cols) : 16;
             chunk_bytes = stride * ((mc->rows + mc->n_chunks - 1) / mc->n_chunks);
         }
         ok = lvk_weight_create(t->d, &arena, &w, mc->dtype, mc->rows, mc->cols, chunk_bytes, err) &&
-             lvk_weight_upload_rows(t->d, t->xfer, &w, 0, mc->rows, w_host, err) &&
+             upload_weight(t, &w, &w_host, err) &&
              lvk_transfer_finish(t->d, t->xfer, err) &&
              lvk_selftest_buffer(t, &bx, x, x_n * sizeof(float), err) &&
              lvk_selftest_buffer(t, &by, y0, y_n * sizeof(float), err) && lvk_cmd_create(t->d, &cmd, 2, err);
@@ -168,7 +208,8 @@ static bool run_matmul(lvk_selftest *t, lvk_matmul_path path, const matmul_case 
     lvk_buffer_destroy(t->d, &by);
     lvk_weight_destroy(t->d, &w);
     lvk_arena_destroy(t->d, &arena);
-    free(w_host), free(x), free(y0), free(got), free(got_checked), free(want), free(tmp);
+    host_weight_free(&w_host);
+    free(x), free(y0), free(got), free(got_checked), free(want), free(tmp);
     return ok;
 }
 
@@ -242,16 +283,40 @@ bool lvk_selftest_matmul(lvk_selftest *t, lvk_err *err)
         for (size_t c = 0; c < sizeof extra / sizeof extra[0]; c++)
             if (!run_matmul(t, paths[p], &extra[c], err))
                 return false;
+        const lvk_dtype quants[] = {LVK_DTYPE_Q8, LVK_DTYPE_Q4};
+        for (size_t d = 0; d < sizeof quants / sizeof quants[0]; d++) {
+            const matmul_case cases[] = {
+                /* one token; cols 33: one block and one column (X read by storage loads) */
+                {quants[d], 1, 1, 37, 33, 1, false, 1, 2},
+                /* cols 100: X by texel fetches, a last block of 4 columns */
+                {quants[d], 9, 9, 130, 100, 1, false, 1, 2},
+                {quants[d], 64, 64, 1024, 4096, 1, false, 1, 2},
+                {quants[d], 77, 77, 67, 263, 1, false, 1, 2},
+                {quants[d], 17, 17, 130, 263, 5, false, 1, 2},
+                {quants[d], 17, 40, 130, 263, 1, true, 1, 2},
+                {quants[d], 65, 70, 67, 36, 3, true, 1, 2},
+            };
+            for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
+                if (!run_matmul(t, paths[p], &cases[c], err))
+                    return false;
+        }
         /* On a CPU device only the variant AUTO picks gets the big shapes: the tiled one runs at a
          * tenth of its speed there and would add minutes. */
         bool cpu = t->d->info->type == VK_PHYSICAL_DEVICE_TYPE_CPU;
         if (!t->bench || (cpu && paths[p] != lvk_matmul_auto_path(t->d)))
             continue;
-        /* LLaMA prefill shapes: 512 tokens through wq (4096 x 4096) and w1/w3 (11008 x 4096). */
+        /* LLaMA prefill shapes: 512 tokens through wq (4096 x 4096) and w1/w3 (11008 x 4096); 64 tokens
+         * (a short prompt) for fp16 against q8 and q4. */
         const matmul_case bench[] = {
             {LVK_DTYPE_F16, 512, 512, 4096, 4096, 1, false, 61, 3},
             {LVK_DTYPE_BF16, 512, 512, 4096, 4096, 1, false, 61, 3},
             {LVK_DTYPE_F16, 512, 512, 11008, 4096, 1, false, 97, 3},
+            {LVK_DTYPE_F16, 64, 64, 4096, 4096, 1, false, 61, 6},
+            {LVK_DTYPE_Q8, 64, 64, 4096, 4096, 1, false, 61, 6},
+            {LVK_DTYPE_Q4, 64, 64, 4096, 4096, 1, false, 61, 6},
+            {LVK_DTYPE_F16, 64, 64, 11008, 4096, 1, false, 97, 4},
+            {LVK_DTYPE_Q8, 64, 64, 11008, 4096, 1, false, 97, 4},
+            {LVK_DTYPE_Q4, 64, 64, 11008, 4096, 1, false, 97, 4},
         };
         for (size_t c = 0; c < sizeof bench / sizeof bench[0]; c++)
             if (!run_matmul(t, paths[p], &bench[c], err))
