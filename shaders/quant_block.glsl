@@ -50,3 +50,33 @@ vec4 lvk_quant_codes4(uvec4 u, uint k)
 // The weights of four codes of a block with (scale, offset) sc: exactly lvk_ref_dequantize's fp32 values,
 // since scale * code is exact in fp32 (11 by at most 8 significant bits) and only the offset's add rounds.
 vec4 lvk_quant_dequant4(vec4 codes, vec2 sc) { return DTYPE == LVK_Q8 ? sc.x * codes : sc.x * codes + sc.y; }
+
+// For dot products (the matrix × vector kernels): the codes of a word left where they lie, so each costs
+// one AND and one int -> float conversion, no shift. Element e comes out as code_e * 2^(bits * e) (the top
+// one is shifted down instead, since its AND would set the sign bit), and the kernel multiplies it with
+// x_e * 2^-(bits * e) (lvk_q8_x_scale, lvk_q4_x_scale): powers of two, so each product is exactly
+// code_e * x_e as fp32 rounds it (for |x| above 2^-100, where the prescaled x would go subnormal).
+// q8 codes come biased to unsigned, u = q + 128 (one XOR per word instead of a sign extension per
+// element); the block's offset is then -128 d (lvk_quant_scale_unsigned). The conversions are from
+// signed int (one instruction on x86; the values are below 2^31).
+vec4 lvk_q8_word_inplace(uint w)
+{
+    uint u = w ^ 0x80808080u;
+    return vec4(ivec4(u & 0xffu, u & 0xff00u, u & 0xff0000u, u >> 24));
+}
+const vec4 lvk_q8_x_scale = vec4(1.0, 1.0 / 256.0, 1.0 / 65536.0, 1.0);
+
+void lvk_q4_word_inplace(uint w, out vec4 lo, out vec4 hi)
+{
+    lo = vec4(ivec4(w & 0xfu, w & 0xf0u, w & 0xf00u, w & 0xf000u));
+    hi = vec4(ivec4(w & 0xf0000u, w & 0xf00000u, w & 0xf000000u, w >> 28));
+}
+const vec4 lvk_q4_x_scale_lo = vec4(1.0, 1.0 / 16.0, 1.0 / 256.0, 1.0 / 4096.0);
+const vec4 lvk_q4_x_scale_hi = vec4(1.0 / 65536.0, 1.0 / 1048576.0, 1.0 / 16777216.0, 1.0);
+
+// Block b's (scale, offset) for codes read unsigned: w = scale * code + offset. q8: (d, -128 d), q4: (s, m).
+vec2 lvk_quant_scale_unsigned(uint word, uint b)
+{
+    vec2 sm = lvk_quant_scale(word, b);
+    return DTYPE == LVK_Q8 ? vec2(sm.x, -128.0 * sm.x) : sm;
+}

@@ -133,18 +133,31 @@ bool lvk_matvec_prepare(lvk_kernels *k, lvk_matvec_op *op, const lvk_weight *w, 
         x_vec4 = w->cols % 4 == 0 && x->offset % 16 == 0;
     }
 
+    /* q8/q4 have their own shaders, with a second weight binding: the block scales. */
+    const bool quant = lvk_dtype_is_quantized(w->dtype);
+    const lvk_binding_kind read_kind = texel ? LVK_BIND_UNIFORM_TEXEL : LVK_BIND_STORAGE;
+    lvk_pipeline_desc desc = {
+        .push_size = sizeof op->chunks[0].push,
+        .n_spec = 6,
+        .spec = {wg, rows_per, 1, (uint32_t)w->dtype, x_vec4, o.accumulate},
+    };
+    if (quant) {
+        desc.name = texel ? "matvec_quant_texel" : "matvec_quant_subgroup";
+        desc.spirv = texel ? lvk_spv_matvec_quant_texel : lvk_spv_matvec_quant_subgroup;
+        desc.spirv_size = texel ? lvk_spv_matvec_quant_texel_size : lvk_spv_matvec_quant_subgroup_size;
+        desc.n_bindings = 4;
+        desc.bindings[0] = desc.bindings[1] = desc.bindings[2] = read_kind;
+        desc.bindings[3] = LVK_BIND_STORAGE;
+    } else {
+        desc.name = texel ? "matvec_texel" : "matvec_subgroup";
+        desc.spirv = texel ? lvk_spv_matvec_texel : lvk_spv_matvec_subgroup;
+        desc.spirv_size = texel ? lvk_spv_matvec_texel_size : lvk_spv_matvec_subgroup_size;
+        desc.n_bindings = 3;
+        desc.bindings[0] = desc.bindings[1] = read_kind;
+        desc.bindings[2] = LVK_BIND_STORAGE;
+    }
     for (uint32_t n = 1; n <= max_tokens; n++) {
-        lvk_pipeline_desc desc = {
-            .name = texel ? "matvec_texel" : "matvec_subgroup",
-            .spirv = texel ? lvk_spv_matvec_texel : lvk_spv_matvec_subgroup,
-            .spirv_size = texel ? lvk_spv_matvec_texel_size : lvk_spv_matvec_subgroup_size,
-            .n_bindings = 3,
-            .bindings = {texel ? LVK_BIND_UNIFORM_TEXEL : LVK_BIND_STORAGE,
-                         texel ? LVK_BIND_UNIFORM_TEXEL : LVK_BIND_STORAGE, LVK_BIND_STORAGE},
-            .push_size = sizeof op->chunks[0].push,
-            .n_spec = 6,
-            .spec = {wg, rows_per, n, (uint32_t)w->dtype, x_vec4, o.accumulate},
-        };
+        desc.spec[2] = n;
         op->pipelines[n - 1] = lvk_kernels_pipeline(k, &desc, err);
         if (!op->pipelines[n - 1]) {
             lvk_matvec_destroy(k, op);
@@ -160,8 +173,12 @@ bool lvk_matvec_prepare(lvk_kernels *k, lvk_matvec_op *op, const lvk_weight *w, 
     for (int i = 0; i < w->n_chunks; i++) {
         const lvk_weight_chunk *ch = &w->chunks[i];
         lvk_matvec_chunk *mc = &op->chunks[i];
-        lvk_binding bind[3] = {{.view = ch->view, .texel = ch->texel}, {.view = x_all, .texel = op->x_texel},
+        lvk_binding bind[4] = {{.view = ch->view, .texel = ch->texel}, {.view = x_all, .texel = op->x_texel},
                                {.view = y_all}};
+        if (quant) {
+            bind[3] = bind[2], bind[2] = bind[1];
+            bind[1] = (lvk_binding){.view = ch->scales, .texel = ch->scales_texel};
+        }
         /* Every pipeline of the op has an identically defined set layout, so one set serves all token counts. */
         if (!lvk_kernels_set(k, op->pipelines[0], bind, &mc->set, err)) {
             lvk_matvec_destroy(k, op);
@@ -174,6 +191,7 @@ bool lvk_matvec_prepare(lvk_kernels *k, lvk_matvec_op *op, const lvk_weight *w, 
         mc->push.y_stride = w->rows;
         mc->push.blocks = w->row_stride / format->block_bytes;
         mc->push.full_blocks = w->cols / format->block_elems;
+        mc->push.scale_words = w->scale_stride / 4;
         uint32_t groups = (ch->rows + rows_per - 1) / rows_per;
         lvk_split_groups(d, groups, &mc->groups_x, &mc->groups_y);
     }

@@ -1,5 +1,6 @@
 /* y = W·x for a few tokens: the decode step's matrix × vector, the most speed-critical kernel.
- * W [rows, cols] is a lvk_weight (fp16, bf16 or fp32 as stored, cut by rows into chunks); x is
+ * W [rows, cols] is a lvk_weight (fp16, bf16 or fp32 as stored, or q8/q4 made at load: its own
+ * shaders, matvec_quant_*.comp; cut by rows into chunks); x is
  * fp32 [n_tokens, cols]; y is fp32 [n_tokens, rows]; sums are accumulated in fp32. One read of W
  * serves all n_tokens (1..8), so a small batch costs about as much as one token.
  *
@@ -31,6 +32,7 @@ typedef struct lvk_matvec_chunk {
     VkDescriptorSet set;
     struct {
         uint32_t rows, cols, row0, y_stride, blocks, full_blocks;
+        uint32_t scale_words; /* q8/q4: 32-bit words of scales per row (the other shaders do not read it) */
     } push;
     uint32_t groups_x, groups_y;
 } lvk_matvec_chunk;
@@ -48,7 +50,7 @@ typedef struct lvk_matvec_op {
 /* Whether this device can run path p here (AUTO always can); reason (may be NULL) says why not. */
 bool lvk_matvec_path_supported(const lvk_device *d, lvk_matvec_path p, const char **reason);
 
-/* W [rows, cols] fp16/bf16/fp32 (chunked), x fp32 [max_tokens, cols], y fp32 [max_tokens, rows];
+/* W [rows, cols] fp16/bf16/fp32/q8/q4 (chunked), x fp32 [max_tokens, cols], y fp32 [max_tokens, rows];
  * max_tokens 1..8. opt may be NULL (AUTO, y = W·x). Builds the pipelines and descriptor sets. */
 bool lvk_matvec_prepare(lvk_kernels *k, lvk_matvec_op *op, const lvk_weight *w, const lvk_view *x, const lvk_view *y,
                         uint32_t max_tokens, const lvk_matvec_options *opt, lvk_err *err);

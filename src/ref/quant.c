@@ -210,25 +210,27 @@ bool lvk_ref_quantize(lvk_quant_format f, lvk_dtype dtype, const void *src, uint
     return true;
 }
 
+float lvk_ref_quant_weight(lvk_quant_format f, const uint8_t *quants, const uint8_t *scales, uint32_t cols, uint32_t r,
+                          uint32_t c)
+{
+    const uint8_t *q = quants + r * lvk_quant_row_bytes(f, cols), *s = scales + r * lvk_quant_scale_row_bytes(f, cols);
+    uint32_t b = c / 32, j = c % 32;
+    if (f == LVK_QUANT_Q8) {
+        uint16_t d = 0;
+        memcpy(&d, s + b * 2, 2);
+        return lvk_f16_to_f32(d) * (float)(int8_t)q[b * 32 + j];
+    }
+    uint32_t p = 0;
+    memcpy(&p, s + b * 4, 4);
+    uint32_t L = (q[b * 16 + j / 2] >> (4 * (j & 1))) & 15u;
+    float v = lvk_f16_to_f32((uint16_t)(p & 0xffffu)) * (float)L;
+    return lvk_f16_to_f32((uint16_t)(p >> 16)) + v;
+}
+
 void lvk_ref_dequantize(lvk_quant_format f, const uint8_t *quants, const uint8_t *scales, uint32_t rows,
                         uint32_t cols, float *out)
 {
-    uint64_t qrow = lvk_quant_row_bytes(f, cols), srow = lvk_quant_scale_row_bytes(f, cols);
-    for (uint32_t r = 0; r < rows; r++) {
-        const uint8_t *q = quants + r * qrow, *s = scales + r * srow;
-        for (uint32_t c = 0; c < cols; c++) {
-            uint32_t b = c / 32, j = c % 32;
-            if (f == LVK_QUANT_Q8) {
-                uint16_t d = 0;
-                memcpy(&d, s + b * 2, 2);
-                out[(size_t)r * cols + c] = lvk_f16_to_f32(d) * (float)(int8_t)q[b * 32 + j];
-            } else {
-                uint32_t p = 0;
-                memcpy(&p, s + b * 4, 4);
-                uint32_t L = (q[b * 16 + j / 2] >> (4 * (j & 1))) & 15u;
-                float v = lvk_f16_to_f32((uint16_t)(p & 0xffffu)) * (float)L;
-                out[(size_t)r * cols + c] = lvk_f16_to_f32((uint16_t)(p >> 16)) + v;
-            }
-        }
-    }
+    for (uint32_t r = 0; r < rows; r++)
+        for (uint32_t c = 0; c < cols; c++)
+            out[(size_t)r * cols + c] = lvk_ref_quant_weight(f, quants, scales, cols, r, c);
 }

@@ -31,6 +31,10 @@ bool lvk_ref_quantize(lvk_quant_format f, lvk_dtype dtype, const void *src, uint
 void lvk_ref_dequantize(lvk_quant_format f, const uint8_t *quants, const uint8_t *scales, uint32_t rows,
                         uint32_t cols, float *out);
 
+/* The weight at row r, column c < cols that the layout stores (what lvk_ref_dequantize writes there). */
+float lvk_ref_quant_weight(lvk_quant_format f, const uint8_t *quants, const uint8_t *scales, uint32_t cols, uint32_t r,
+                           uint32_t c);
+
 /* The deterministic reciprocal both sides use, for y > 0 in [2^-100, 2^100]. */
 float lvk_quant_recip(float y);
 

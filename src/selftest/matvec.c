@@ -9,6 +9,7 @@
 #include "base/half.h"
 #include "ops/matvec.h"
 #include "ref/matvec.h"
+#include "ref/quant.h"
 #include "selftest/harness.h"
 #include "vk/bandwidth.h"
 
@@ -17,6 +18,11 @@
  * cols = 14336. 1e-9 leaves a 20x margin and still catches x or partial sums rounded to fp16/bf16
  * (NMSE ~ 1e-7 and worse), which the issue's bar of 1e-7 would let through. */
 #define MATVEC_TOL 1e-9
+/* q8/q4 against the twin over the same dequantized weights: the kernels sum s * sum(code * x) + m * sum(x)
+ * per block, and the two terms cancel in part (m is about -range/2, and -128 d for q8 read unsigned), which
+ * costs a few bits over a plain fp32 sum. Measured worst NMSE TBD; 1e-9 still catches x or a partial sum
+ * rounded to fp16, a wrong scale or a dropped offset (NMSE ~1e-7 and far worse). */
+#define MATVEC_QUANT_TOL 1e-9
 
 /* One matrix on the host and the device, with x for up to max_tokens tokens and the reference y. */
 typedef struct mv_data {
@@ -33,7 +39,31 @@ typedef struct mv_data {
 
 static const char *dtype_short(lvk_dtype dt)
 {
-    return dt == LVK_DTYPE_F16 ? "f16" : dt == LVK_DTYPE_BF16 ? "bf16" : "f32";
+    return dt == LVK_DTYPE_F16 ? "f16" : dt == LVK_DTYPE_BF16 ? "bf16" : dt == LVK_DTYPE_F32 ? "f32" : lvk_dtype_name(dt);
+}
+
+/* Quantizes rows x cols random values to q8/q4 row by row (the fp32 matrix is never whole), uploads the
+ * blocks and computes want from them. */
+static bool mv_setup_quant(lvk_selftest *t, mv_data *m, float *row, lvk_err *err)
+{
+    const lvk_quant_format f = m->dtype == LVK_DTYPE_Q8 ? LVK_QUANT_Q8 : LVK_QUANT_Q4;
+    const uint64_t qrow = lvk_quant_row_bytes(f, m->cols), srow = lvk_quant_scale_row_bytes(f, m->cols);
+    uint8_t *q = malloc(m->rows * qrow), *s = malloc(m->rows * srow);
+    bool ok = q && s;
+    if (!ok)
+        lvk_fail(err, "out of host memory for a [%u, %u] %s matrix", m->rows, m->cols, lvk_dtype_name(m->dtype));
+    for (uint32_t r = 0; ok && r < m->rows; r++) {
+        lvk_selftest_fill(row, m->cols, 1000003ull * (m->dtype + 1) + r, 1.0f);
+        /* search = false: plain min/max codes, far quicker on the big shapes; the kernel cannot tell. */
+        ok = lvk_ref_quantize(f, LVK_DTYPE_F32, row, 1, m->cols, false, q + r * qrow, s + r * srow, err);
+    }
+    if (ok) {
+        lvk_ref_matvec_quant(f, q, s, m->rows, m->cols, m->x, m->max_tokens, m->want);
+        ok = lvk_weight_upload_quantized(t->d, t->xfer, &m->w, 0, m->rows, q, s, err) &&
+             lvk_transfer_finish(t->d, t->xfer, err);
+    }
+    free(q), free(s);
+    return ok;
 }
 
 /* Fills W row by row (so a 1 GB matrix never needs its fp32 copy), uploads it, and computes want. */
@@ -42,18 +72,19 @@ static bool mv_setup(lvk_selftest *t, mv_data *m, lvk_dtype dtype, uint32_t rows
 {
     memset(m, 0, sizeof *m);
     m->dtype = dtype, m->rows = rows, m->cols = cols, m->max_tokens = max_tokens;
+    const bool quant = lvk_dtype_is_quantized(dtype);
     const size_t esize = lvk_dtype_size(dtype);
     const size_t n_x = (size_t)max_tokens * cols, n_y = (size_t)max_tokens * rows;
-    uint8_t *w = malloc((size_t)rows * cols * esize);
+    uint8_t *w = quant ? NULL : malloc((size_t)rows * cols * esize);
     float *row = malloc((size_t)cols * sizeof(float));
     m->x = malloc(n_x * sizeof(float));
     m->want = malloc(n_y * sizeof(double));
     m->y0 = malloc(n_y * sizeof(float));
     m->got = malloc(n_y * sizeof(float));
-    bool ok = w && row && m->x && m->want && m->y0 && m->got;
+    bool ok = (w || quant) && row && m->x && m->want && m->y0 && m->got;
     if (!ok)
         lvk_fail(err, "out of host memory for a [%u, %u] matrix", rows, cols);
-    for (uint32_t r = 0; ok && r < rows; r++) {
+    for (uint32_t r = 0; ok && !quant && r < rows; r++) {
         lvk_selftest_fill(row, cols, 1000003ull * (dtype + 1) + r, 1.0f);
         uint8_t *dst = w + (size_t)r * cols * esize;
         for (uint32_t c = 0; c < cols; c++) {
@@ -68,11 +99,15 @@ static bool mv_setup(lvk_selftest *t, mv_data *m, lvk_dtype dtype, uint32_t rows
     if (ok) {
         lvk_selftest_fill(m->x, n_x, 7, 1.0f);
         lvk_selftest_fill(m->y0, n_y, 9, 1.0f);
-        lvk_ref_matvec(dtype, w, rows, cols, m->x, max_tokens, m->want);
         lvk_arena_init(t->d, &m->arena, LVK_MEM_DEVICE);
-        ok = lvk_weight_create(t->d, &m->arena, &m->w, dtype, rows, cols, max_chunk_bytes, err) &&
-             lvk_weight_upload_rows(t->d, t->xfer, &m->w, 0, rows, w, err) && lvk_transfer_finish(t->d, t->xfer, err) &&
-             lvk_selftest_buffer(t, &m->bx, m->x, n_x * sizeof(float), err) &&
+        ok = lvk_weight_create(t->d, &m->arena, &m->w, dtype, rows, cols, max_chunk_bytes, err);
+        if (ok && quant) {
+            ok = mv_setup_quant(t, m, row, err);
+        } else if (ok) {
+            lvk_ref_matvec(dtype, w, rows, cols, m->x, max_tokens, m->want);
+            ok = lvk_weight_upload_rows(t->d, t->xfer, &m->w, 0, rows, w, err) && lvk_transfer_finish(t->d, t->xfer, err);
+        }
+        ok = ok && lvk_selftest_buffer(t, &m->bx, m->x, n_x * sizeof(float), err) &&
              lvk_selftest_buffer(t, &m->by, NULL, n_y * sizeof(float), err);
     }
     free(w);
@@ -133,9 +168,10 @@ static bool mv_check(lvk_selftest *t, mv_data *m, const lvk_matvec_op *op, uint3
                 with_y0[i] = m->want[i] + (double)m->y0[i];
             want = with_y0;
         }
-        lvk_selftest_compare(&r, m->got, want, n, MATVEC_TOL);
+        if (getenv("MV_DEBUG")) fprintf(stderr, "got %g %g %g want %g %g %g\n", m->got[0], m->got[1], m->got[2], want[0], want[1], want[2]);
+        lvk_selftest_compare(&r, m->got, want, n, lvk_dtype_is_quantized(m->dtype) ? MATVEC_QUANT_TOL : MATVEC_TOL);
         free(with_y0);
-        double weight_bytes = (double)m->rows * m->cols * (double)lvk_dtype_size(m->dtype);
+        double weight_bytes = (double)lvk_weight_bytes(&m->w); /* the values, or the quants and scales */
         r.gbps = r.ms > 0 ? weight_bytes / (r.ms * 1e-3) / 1e9 : 0;
         char ratio[16] = "";
         if (t->bench && t->copy_gbps > 0 && r.gbps > 0)
@@ -222,10 +258,12 @@ static bool mv_bench_all(lvk_selftest *t, lvk_err *err)
         t->copy_gbps = r.gbps;
         lvk_selftest_report(t, &r);
     }
-    const uint32_t shapes[][2] = {{4096, 4096}, {11008, 4096}, {4096, 14336}, {128256, 4096}};
-    const lvk_dtype dtypes[] = {LVK_DTYPE_F16, LVK_DTYPE_BF16};
-    for (size_t d = 0; d < 2; d++)
-        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+    /* LLaMA 7B/8B: attention (4096x4096), the MLP (11008 and 14336 wide, both ways), LLaMA3's lm_head. */
+    const uint32_t shapes[][2] = {{4096, 4096},  {11008, 4096}, {4096, 11008},
+                                  {14336, 4096}, {4096, 14336}, {128256, 4096}};
+    const lvk_dtype dtypes[] = {LVK_DTYPE_F16, LVK_DTYPE_Q8, LVK_DTYPE_Q4, LVK_DTYPE_BF16};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+        for (size_t d = 0; d < sizeof dtypes / sizeof dtypes[0]; d++)
             if (!mv_bench(t, dtypes[d], shapes[s][0], shapes[s][1], 1, LVK_MATVEC_AUTO, err))
                 return false;
     if (!mv_bench(t, LVK_DTYPE_F16, 4096, 4096, 4, LVK_MATVEC_AUTO, err))
@@ -264,5 +302,16 @@ bool lvk_selftest_matvec(lvk_selftest *t, lvk_err *err)
         !mv_shape(t, LVK_DTYPE_BF16, 4096, 4096, 0, t1_8, 2, false, err) ||
         !mv_shape(t, LVK_DTYPE_F16, 32000, 4096, 0, t1, 1, false, err))
         return false;
+    /* q8 and q4 (their own shaders): cols not a multiple of 32 (100: x as vec4; 33: x one float each), rows
+     * not a multiple of any workgroup, 1, 3 and 8 tokens, the residual add, 8 chunks of 40 rows. */
+    const lvk_dtype qtypes[] = {LVK_DTYPE_Q8, LVK_DTYPE_Q4};
+    for (size_t d = 0; d < 2; d++) {
+        lvk_dtype dt = qtypes[d];
+        const uint64_t row_bytes_77 = lvk_weight_format_row_bytes(lvk_weight_format_of(dt, "matvec", NULL), 77);
+        if (!mv_shape(t, dt, 37, 100, 0, t1_3, 2, true, err) || !mv_shape(t, dt, 5, 33, 0, t3, 1, false, err) ||
+            !mv_shape(t, dt, 301, 77, 40 * row_bytes_77, t1_3, 2, true, err) ||
+            !mv_shape(t, dt, 4096, 4096, 0, t1_3_8, 3, false, err))
+            return false;
+    }
     return !t->bench || mv_bench_all(t, err);
 }
