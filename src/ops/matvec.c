@@ -10,6 +10,9 @@
 #define TEXEL_ROWS 8
 #define TEXEL_WG 8
 #define SUBGROUP_WG 128
+/* q8/q4 on the TEXEL path (matvec_quant_texel.comp): more rows per workgroup share each fetch of x and its
+ * per-block sums; 16 was best for q4, 8 for q8, on lavapipe at 4096x4096 and 4096x11008 (noisy, shared CPUs). */
+#define QUANT_TEXEL_ROWS(dtype) ((dtype) == LVK_DTYPE_Q4 ? 16u : 8u)
 
 const char *lvk_matvec_path_name(lvk_matvec_path p)
 {
@@ -116,7 +119,9 @@ bool lvk_matvec_prepare(lvk_kernels *k, lvk_matvec_op *op, const lvk_weight *w, 
     const uint32_t min_sg = d->info->min_subgroup_size ? d->info->min_subgroup_size : d->info->subgroup_size;
     uint32_t rows_per = o.rows_per_group;
     if (!rows_per)
-        rows_per = texel ? TEXEL_ROWS : (wg + min_sg - 1) / min_sg;
+        rows_per = !texel                           ? (wg + min_sg - 1) / min_sg
+                   : lvk_dtype_is_quantized(w->dtype) ? QUANT_TEXEL_ROWS(w->dtype)
+                                                      : TEXEL_ROWS;
     if (rows_per > 16)
         return lvk_fail(err, "matvec: %u rows per workgroup; at most 16", rows_per);
     if (texel && (uint64_t)rows_per * max_tokens * wg * sizeof(float) > d->info->max_shared_memory)
