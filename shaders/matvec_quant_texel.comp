@@ -1,8 +1,8 @@
 #version 450
 // y[t, row0 + r] (+)= sum_c W[r, c] * x[t, c] for one chunk of a q8 or q4 weight (ops/quant_format.h):
 // the texel path, as matvec_texel.comp (made for CPU devices, where loads inside loops are scalarized per
-// lane except texel fetches). A workgroup owns ROWS rows; lane l walks blocks l, l + WG, ... of them, so
-// one fetch reads WG consecutive blocks of a row. Per block and token, x is fetched, prescaled and summed
+// lane except texel fetches). A workgroup owns ROWS rows; lane l walks groups of 4 blocks l, l + WG, ...
+// of them (one RGBA32UI fetch of scales per group and row). Per block and token, x is fetched, prescaled and summed
 // once for all ROWS rows (matvec_quant_common.glsl); per row, the block's codes are decoded once for all
 // NT tokens. Each lane keeps ROWS × NT partial sums; one shared-memory reduction at the end.
 #extension GL_GOOGLE_include_directive : require
