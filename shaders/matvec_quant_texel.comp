@@ -1,8 +1,8 @@
 #version 450
 // y[t, row0 + r] (+)= sum_c W[r, c] * x[t, c] for one chunk of a q8 or q4 weight (ops/quant_format.h):
 // the texel path, as matvec_texel.comp (made for CPU devices, where loads inside loops are scalarized per
-// lane except texel fetches). A workgroup owns ROWS rows; lane l walks blocks l, l + WG, ... of them, so
-// one fetch reads WG consecutive blocks of a row. Per block and token, x is fetched, prescaled and summed
+// lane except texel fetches). A workgroup owns ROWS rows; lane l walks groups of 4 blocks l, l + WG, ...
+// of them (one RGBA32UI fetch of scales per group and row). Per block and token, x is fetched, prescaled and summed
 // once for all ROWS rows (matvec_quant_common.glsl); per row, the block's codes are decoded once for all
 // NT tokens. Each lane keeps ROWS × NT partial sums; one shared-memory reduction at the end.
 #extension GL_GOOGLE_include_directive : require
@@ -17,7 +17,7 @@ layout(constant_id = 5) const bool ACCUMULATE = false; // y += W·x
 #include "matvec_quant_common.glsl"
 
 layout(binding = 0) uniform usamplerBuffer Q;   // RGBA32UI: the chunk's quants, blocks (q8: 2 *) texels per row
-layout(binding = 1) uniform usamplerBuffer S;   // R32UI: the chunk's scales, scale_words words per row
+layout(binding = 1) uniform usamplerBuffer S;   // RGBA32UI: the chunk's scales, scale_words / 4 texels per row
 layout(binding = 2) uniform samplerBuffer X;    // x [NT, cols] fp32, RGBA32F or R32F
 layout(std430, binding = 3) buffer Y { float y[]; };
 layout(push_constant) uniform P {
@@ -56,8 +56,9 @@ vec4 x4_at(uint t, uint c, bool full)
 
 // The lane's state, global rather than passed: glslang loses arrays sized by specialization constants
 // when they are function arguments.
-uint qbase[ROWS], sbase[ROWS]; // where row i's quants and scales start
+uint qbase[ROWS], sbase[ROWS]; // where row i's quants and scales (in texels of 4 words) start
 float acc[NT * ROWS];          // the lane's part of y[t, r0 + i] at t * ROWS + i
+uint sword[ROWS];              // row i's scale word of the block add_block works on
 
 // acc[t * ROWS + i] += block b of row i times x[t]; `full`: all 32 columns of the block are < cols.
 void add_block(uint b, bool full)
@@ -76,7 +77,7 @@ void add_block(uint b, bool full)
     for (uint i = 0; i < ROWS; i++) {
         uvec4 qa = texelFetch(Q, int(qbase[i] + b * QT));
         uvec4 qb = QT == 2u ? texelFetch(Q, int(qbase[i] + b * QT + 1u)) : uvec4(0u);
-        vec2 sm = lvk_quant_scale_unsigned(texelFetch(S, int(lvk_quant_scale_word_index(sbase[i], b))).x, b);
+        vec2 sm = lvk_quant_scale_unsigned(sword[i], b);
         vec4 c[8];
         quant_codes(qa, qb, c);
         for (uint t = 0; t < NT; t++) {
@@ -100,18 +101,33 @@ void main()
     for (uint i = 0; i < ROWS; i++) {
         uint r = min(r0 + i, p.rows - 1u);
         qbase[i] = r * p.blocks * QT;
-        sbase[i] = r * p.scale_words;
+        sbase[i] = r * (p.scale_words / 4u);
     }
 
     for (uint k = 0; k < NT * ROWS; k++)
         acc[k] = 0.0;
 
-    // Lane l reads blocks l, l + WG, ...: one fetch per row reads WG consecutive blocks.
-    for (uint b = lane; b < p.full_blocks; b += WG)
-        add_block(b, true);
-    // The last block of a row when cols is not a multiple of 32, by the lane whose turn it is.
-    if (p.full_blocks < p.blocks && lane == p.full_blocks % WG)
-        add_block(p.full_blocks, false);
+    // Lane l takes the 4 blocks of group l, then l + WG, ...: per row, one fetch of scales serves the
+    // group (4 words: q4's 4 blocks, or half of them: q8's 8), and WG lanes read 4 * WG consecutive blocks.
+    uint groups = p.full_blocks / 4u;
+    for (uint g = lane; g < groups; g += WG) {
+        uvec4 st[ROWS];
+        for (uint i = 0; i < ROWS; i++)
+            st[i] = texelFetch(S, int(sbase[i] + (DTYPE == LVK_Q8 ? g >> 1 : g)));
+        for (uint k = 0; k < 4u; k++) {
+            for (uint i = 0; i < ROWS; i++)
+                sword[i] = DTYPE == LVK_Q8 ? st[i][((g & 1u) << 1) + (k >> 1)] : st[i][k];
+            add_block(4u * g + k, true);
+        }
+    }
+    // The blocks after the last whole group (at most 3 whole ones and the one cols ends in), a lane each.
+    for (uint b = 4u * groups + lane; b < p.blocks; b += WG) {
+        for (uint i = 0; i < ROWS; i++) {
+            uint wi = lvk_quant_scale_word_index(4u * sbase[i], b);
+            sword[i] = texelFetch(S, int(wi >> 2))[wi & 3u];
+        }
+        add_block(b, b < p.full_blocks);
+    }
 
     // Each lane holds a part of every sum: add them up through shared memory, once.
     for (uint k = 0; k < NT * ROWS; k++)

@@ -74,9 +74,24 @@ void lvk_q4_word_inplace(uint w, out vec4 lo, out vec4 hi)
 const vec4 lvk_q4_x_scale_lo = vec4(1.0, 1.0 / 16.0, 1.0 / 256.0, 1.0 / 4096.0);
 const vec4 lvk_q4_x_scale_hi = vec4(1.0 / 65536.0, 1.0 / 1048576.0, 1.0 / 16777216.0, 1.0);
 
+// fp16 bits -> fp32 for finite values (scales and offsets are: the quantizer refuses others), exact for
+// subnormals too and without branches, for the hot loops of the kernels (lvk_quant_half is the general
+// one). The bits moved into fp32 place with the exponent rebiased give 2^(e - 15) * (1 + f); for a
+// subnormal (e = 0, value f * 2^-14) that is 2^-15 * (1 + f), and 2 * it - 2^-14 = f * 2^-14 exactly.
+// No fp32 subnormal arises (CPU drivers flush those).
+float lvk_quant_half_finite(uint h)
+{
+    float v = uintBitsToFloat(((h & 0x7fffu) << 13) + 0x38000000u);
+    v = (h & 0x7c00u) == 0u ? 2.0 * v - 1.0 / 16384.0 : v;
+    return (h & 0x8000u) != 0u ? -v : v;
+}
+
 // Block b's (scale, offset) for codes read unsigned: w = scale * code + offset. q8: (d, -128 d), q4: (s, m).
 vec2 lvk_quant_scale_unsigned(uint word, uint b)
 {
-    vec2 sm = lvk_quant_scale(word, b);
-    return DTYPE == LVK_Q8 ? vec2(sm.x, -128.0 * sm.x) : sm;
+    if (DTYPE == LVK_Q8) {
+        float d = lvk_quant_half_finite((b & 1u) != 0u ? word >> 16 : word & 0xffffu);
+        return vec2(d, -128.0 * d);
+    }
+    return vec2(lvk_quant_half_finite(word & 0xffffu), lvk_quant_half_finite(word >> 16));
 }

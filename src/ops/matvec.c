@@ -10,6 +10,9 @@
 #define TEXEL_ROWS 8
 #define TEXEL_WG 8
 #define SUBGROUP_WG 128
+/* q8/q4 on the TEXEL path (matvec_quant_texel.comp): more rows per workgroup share each fetch of x and its
+ * per-block sums; 16 was best for q4, 8 for q8, on lavapipe at 4096x4096 and 4096x11008 (noisy, shared CPUs). */
+#define QUANT_TEXEL_ROWS(dtype) ((dtype) == LVK_DTYPE_Q4 ? 16u : 8u)
 
 const char *lvk_matvec_path_name(lvk_matvec_path p)
 {
@@ -116,7 +119,9 @@ bool lvk_matvec_prepare(lvk_kernels *k, lvk_matvec_op *op, const lvk_weight *w, 
     const uint32_t min_sg = d->info->min_subgroup_size ? d->info->min_subgroup_size : d->info->subgroup_size;
     uint32_t rows_per = o.rows_per_group;
     if (!rows_per)
-        rows_per = texel ? TEXEL_ROWS : (wg + min_sg - 1) / min_sg;
+        rows_per = !texel                           ? (wg + min_sg - 1) / min_sg
+                   : lvk_dtype_is_quantized(w->dtype) ? QUANT_TEXEL_ROWS(w->dtype)
+                                                      : TEXEL_ROWS;
     if (rows_per > 16)
         return lvk_fail(err, "matvec: %u rows per workgroup; at most 16", rows_per);
     if (texel && (uint64_t)rows_per * max_tokens * wg * sizeof(float) > d->info->max_shared_memory)
@@ -170,14 +175,20 @@ bool lvk_matvec_prepare(lvk_kernels *k, lvk_matvec_op *op, const lvk_weight *w, 
     lvk_view x_all = *x;
     x_all.size = (uint64_t)max_tokens * w->cols * sizeof(float);
     const lvk_weight_format *format = lvk_weight_format_of(w->dtype, "matvec", NULL); /* checked above */
+    op->n_chunks = w->n_chunks; /* so that destroy frees the views made so far if a chunk fails */
     for (int i = 0; i < w->n_chunks; i++) {
         const lvk_weight_chunk *ch = &w->chunks[i];
         lvk_matvec_chunk *mc = &op->chunks[i];
         lvk_binding bind[4] = {{.view = ch->view, .texel = ch->texel}, {.view = x_all, .texel = op->x_texel},
                                {.view = y_all}};
         if (quant) {
+            /* The texel path reads scales 4 words a fetch: RGBA32UI (rows of scales are 16-byte aligned). */
+            if (texel && !lvk_texel_view_create(d, &ch->scales, VK_FORMAT_R32G32B32A32_UINT, &mc->scales4, err)) {
+                lvk_matvec_destroy(k, op);
+                return false;
+            }
             bind[3] = bind[2], bind[2] = bind[1];
-            bind[1] = (lvk_binding){.view = ch->scales, .texel = ch->scales_texel};
+            bind[1] = (lvk_binding){.view = ch->scales, .texel = mc->scales4};
         }
         /* Every pipeline of the op has an identically defined set layout, so one set serves all token counts. */
         if (!lvk_kernels_set(k, op->pipelines[0], bind, &mc->set, err)) {
@@ -195,7 +206,6 @@ bool lvk_matvec_prepare(lvk_kernels *k, lvk_matvec_op *op, const lvk_weight *w, 
         uint32_t groups = (ch->rows + rows_per - 1) / rows_per;
         lvk_split_groups(d, groups, &mc->groups_x, &mc->groups_y);
     }
-    op->n_chunks = w->n_chunks;
     return true;
 }
 
@@ -215,5 +225,10 @@ void lvk_matvec_destroy(lvk_kernels *k, lvk_matvec_op *op)
     if (op->x_texel)
         vkDestroyBufferView(k->d->dev, op->x_texel, NULL);
     op->x_texel = VK_NULL_HANDLE;
+    for (int i = 0; i < op->n_chunks; i++) {
+        if (op->chunks[i].scales4)
+            vkDestroyBufferView(k->d->dev, op->chunks[i].scales4, NULL);
+        op->chunks[i].scales4 = VK_NULL_HANDLE;
+    }
     op->n_chunks = 0;
 }

@@ -30,6 +30,7 @@ typedef struct lvk_matvec_options {
 /* What record needs: one pipeline per token count, and per chunk its set, push constants and grid. */
 typedef struct lvk_matvec_chunk {
     VkDescriptorSet set;
+    VkBufferView scales4; /* TEXEL, q8/q4: a RGBA32UI view of the chunk's scales this op made (4 words a fetch) */
     struct {
         uint32_t rows, cols, row0, y_stride, blocks, full_blocks;
         uint32_t scale_words; /* q8/q4: 32-bit words of scales per row (the other shaders do not read it) */
@@ -56,7 +57,7 @@ bool lvk_matvec_prepare(lvk_kernels *k, lvk_matvec_op *op, const lvk_weight *w, 
                         uint32_t max_tokens, const lvk_matvec_options *opt, lvk_err *err);
 /* 1 <= n_tokens <= max_tokens (others record nothing): one dispatch per chunk of W. */
 void lvk_matvec_record(lvk_cmd *c, const lvk_matvec_op *op, uint32_t n_tokens);
-/* Frees what prepare made outside the kernel cache (the texel view of x). Safe on a zeroed op. */
+/* Frees what prepare made outside the kernel cache (texel views). Safe on a zeroed op. */
 void lvk_matvec_destroy(lvk_kernels *k, lvk_matvec_op *op);
 
 const char *lvk_matvec_path_name(lvk_matvec_path p);
