@@ -79,13 +79,9 @@ static bool read_file(const char *path, char **text, size_t *len, lvk_err *err)
 /* -log p(next) from the logits, in double so long sums stay exact enough. */
 static double nll_of(const float *logits, int vocab, int32_t next)
 {
-    float mx = logits[0];
-    for (int i = 1; i < vocab; i++)
-        mx = logits[i] > mx ? logits[i] : mx;
-    double sum = 0;
-    for (int i = 0; i < vocab; i++)
-        sum += exp((double)logits[i] - mx);
-    return log(sum) - ((double)logits[next] - mx);
+    double mx;
+    double lse = lvk_log_sum_exp(logits, vocab, &mx);
+    return lse - ((double)logits[next] - mx);
 }
 
 typedef struct ppl_result {

@@ -3,8 +3,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-/* log of sum_i exp(x_i), with the max taken out so no exp overflows. */
-static double log_sum_exp(const float *x, int n, double *max_out)
+double lvk_log_sum_exp(const float *x, int n, double *max_out)
 {
     double mx = x[0];
     for (int i = 1; i < n; i++)
@@ -19,7 +18,7 @@ static double log_sum_exp(const float *x, int n, double *max_out)
 double lvk_kl_divergence(const float *base, const float *logits, int vocab)
 {
     double max_p, max_q;
-    double lse_p = log_sum_exp(base, vocab, &max_p), lse_q = log_sum_exp(logits, vocab, &max_q);
+    double lse_p = lvk_log_sum_exp(base, vocab, &max_p), lse_q = lvk_log_sum_exp(logits, vocab, &max_q);
     double kl = 0;
     for (int i = 0; i < vocab; i++) {
         double log_p = (double)base[i] - max_p - lse_p, log_q = (double)logits[i] - max_q - lse_q;

@@ -6,6 +6,9 @@
 #define LVK_MODEL_KL_STATS_H
 #include <stddef.h>
 
+/* log sum_i exp(x_i - max), in double, and the max: so no exp overflows. log p_i = x_i - max - that. */
+double lvk_log_sum_exp(const float *x, int n, double *max_out);
+
 /* KL(p || q) = sum_i p_i (log p_i - log q_i) with p = softmax(base), q = softmax(logits), both computed as
  * log-softmax in double (the max subtracted first). 0 when the two vectors are equal. */
 double lvk_kl_divergence(const float *base, const float *logits, int vocab);
