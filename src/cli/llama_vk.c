@@ -5,6 +5,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "base/alloc.h"
 #include "base/console.h"
 #include "base/log.h"
 #include "llamavk/llamavk.h"
@@ -239,7 +240,7 @@ static bool read_prompt(const options *o, char **text, size_t *len, lvk_err *err
 {
     if (o->prompt) {
         *len = strlen(o->prompt);
-        *text = malloc(*len + 1);
+        *text = lvk_malloc(*len + 1);
         if (!*text)
             return lvk_fail(err, "out of host memory");
         memcpy(*text, o->prompt, *len + 1);
@@ -249,7 +250,7 @@ static bool read_prompt(const options *o, char **text, size_t *len, lvk_err *err
     if (!lvk_file_map_open(&map, o->prompt_file, err))
         return false;
     *len = (size_t)map.size;
-    *text = malloc(*len + 1);
+    *text = lvk_malloc(*len + 1);
     if (*text) {
         if (*len)
             memcpy(*text, map.data, *len);
@@ -276,7 +277,7 @@ static void on_text(void *user, const char *text, size_t len)
     }
     if (s->len + len + 1 > s->cap) {
         size_t cap = (s->cap + len + 1) * 2;
-        char *nb = realloc(s->buf, cap);
+        char *nb = lvk_realloc(s->buf, cap);
         if (!nb) {
             s->failed = true;
             return;
@@ -538,7 +539,7 @@ static lvk_read_result read_turn(char **text, size_t *len)
         bool more = n > 0 && line[n - 1] == '\\';
         if (more)
             line[n - 1] = '\n'; /* the backslash becomes the line break it stood for */
-        char *t = realloc(*text, *len + n + 1);
+        char *t = lvk_realloc(*text, *len + n + 1);
         if (!t) {
             free(line);
             free(*text);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
 #include "base/platform.h"
 #include "base/utf8.h"
 
@@ -42,13 +43,13 @@ bool lvk_chat_add(lvk_chat *chat, lvk_chat_role role, const char *content, size_
         return lvk_fail(err, "the %s message is not valid UTF-8 (byte offset %zu)", lvk_chat_role_name(role), bad);
     if (chat->n == chat->cap) {
         size_t cap = chat->cap ? 2 * chat->cap : 8;
-        lvk_chat_message *grown = realloc(chat->messages, cap * sizeof *grown);
+        lvk_chat_message *grown = lvk_realloc(chat->messages, cap * sizeof *grown);
         if (!grown)
             return lvk_fail(err, "out of memory for %zu chat messages", cap);
         chat->messages = grown;
         chat->cap = cap;
     }
-    char *copy = malloc(len + 1);
+    char *copy = lvk_malloc(len + 1);
     if (!copy)
         return lvk_fail(err, "out of memory for a chat message of %zu bytes", len);
     if (len)
@@ -202,7 +203,7 @@ bool lvk_chat_read_text_file(const char *path, char **text, size_t *len, lvk_err
         lvk_file_map_close(&map);
         return lvk_fail(err, "%s: not valid UTF-8 (byte offset %zu)", path, start + bad);
     }
-    *text = malloc(n - start + 1);
+    *text = lvk_malloc(n - start + 1);
     if (!*text) {
         lvk_file_map_close(&map);
         return lvk_fail(err, "%s: out of memory reading %zu bytes", path, n - start);

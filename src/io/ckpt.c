@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
 #include "io/crc32.h"
 
 static bool bytes_equal_str(const char *bytes, size_t len, const char *s)
@@ -241,7 +242,7 @@ static bool grow(void **array, int *cap, int need, size_t elem_size, lvk_err *er
     int new_cap = *cap ? *cap * 2 : 64;
     while (new_cap < need)
         new_cap *= 2;
-    void *p = realloc(*array, (size_t)new_cap * elem_size);
+    void *p = lvk_realloc(*array, (size_t)new_cap * elem_size);
     if (!p)
         return lvk_fail(err, "out of memory indexing the checkpoint");
     *array = p;
@@ -299,7 +300,7 @@ static bool start_tensor(index_builder *b, const value_record *v, lvk_dtype dtyp
         return false;
     lvk_ckpt_tensor *t = &ck->tensors[ck->n_tensors];
     memset(t, 0, sizeof *t);
-    t->name = malloc((size_t)v->tag_len + 1);
+    t->name = lvk_malloc((size_t)v->tag_len + 1);
     if (!t->name)
         return lvk_fail(b->w.err, "out of memory indexing the checkpoint");
     memcpy(t->name, v->tag, (size_t)v->tag_len);
@@ -380,7 +381,7 @@ static int compare_names(const void *a, const void *b)
 static bool build_name_index(lvk_ckpt *ck, const char *file, lvk_err *err)
 {
     size_t count = ck->n_tensors > 0 ? (size_t)ck->n_tensors : 1;
-    ck->by_name = malloc(count * sizeof(name_index));
+    ck->by_name = lvk_malloc(count * sizeof(name_index));
     if (!ck->by_name)
         return lvk_fail(err, "out of memory indexing the checkpoint");
     for (int i = 0; i < ck->n_tensors; i++) {
@@ -504,7 +505,7 @@ bool lvk_ckpt_parse_memory(lvk_ckpt *ck, const uint8_t *data, uint64_t size, con
                            const lvk_ckpt_options *opt, lvk_err *err)
 {
     memset(ck, 0, sizeof *ck);
-    ck->path = malloc(strlen(name) + 1);
+    ck->path = lvk_malloc(strlen(name) + 1);
     if (!ck->path)
         return lvk_fail(err, "out of memory");
     strcpy(ck->path, name);
@@ -519,7 +520,7 @@ bool lvk_ckpt_parse_memory(lvk_ckpt *ck, const uint8_t *data, uint64_t size, con
 bool lvk_ckpt_open(lvk_ckpt *ck, const char *path, const lvk_ckpt_options *opt, lvk_err *err)
 {
     memset(ck, 0, sizeof *ck);
-    ck->path = malloc(strlen(path) + 1);
+    ck->path = lvk_malloc(strlen(path) + 1);
     if (!ck->path)
         return lvk_fail(err, "out of memory");
     strcpy(ck->path, path);

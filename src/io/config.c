@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
 #include "base/platform.h"
 #include "io/ckpt.h"
 #include "io/llama_layout.h"
@@ -201,7 +202,7 @@ bool lvk_config_load(const char *path, lvk_model_config *cfg, lvk_err *err)
     if (!f)
         return lvk_fail(err, "%s: cannot open the config file", path);
     enum { MAX_CONFIG = 1 << 20 };
-    char *text = malloc(MAX_CONFIG + 1);
+    char *text = lvk_malloc(MAX_CONFIG + 1);
     if (!text) {
         fclose(f);
         return lvk_fail(err, "out of memory");

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
 #include "base/fault.h"
 #include "base/log.h"
 #include "base/platform.h"
@@ -339,7 +340,7 @@ bool lvk_llama_load(lvk_llama *m, lvk_device *d, const lvk_model_config *cfg, co
     if (m->max_batch > m->max_seq)
         m->max_batch = m->max_seq;
 
-    m->layers = calloc((size_t)cfg->n_layers, sizeof *m->layers);
+    m->layers = lvk_calloc((size_t)cfg->n_layers, sizeof *m->layers);
     if (!m->layers)
         return lvk_fail(err, "out of host memory");
     lvk_arena_init(d, &m->scratch, LVK_MEM_DEVICE);

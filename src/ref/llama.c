@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
 #include "base/half.h"
 
 typedef struct layer_weights {
@@ -226,7 +227,7 @@ bool lvk_ref_llama_create(lvk_ref_llama **out, const lvk_model_config *cfg, cons
         return false;
     if (max_seq == 0)
         return lvk_fail(err, "reference model: max_seq must be at least 1");
-    lvk_ref_llama *m = calloc(1, sizeof *m);
+    lvk_ref_llama *m = lvk_calloc(1, sizeof *m);
     if (!m)
         return lvk_fail(err, "reference model: out of memory");
     m->cfg = *cfg;
@@ -237,13 +238,13 @@ bool lvk_ref_llama_create(lvk_ref_llama **out, const lvk_model_config *cfg, cons
 
     uint64_t cache_elems = (uint64_t)cfg->n_layers * max_seq * (uint64_t)m->kv_dim;
     int widest = cfg->dim > cfg->ffn_dim ? cfg->dim : cfg->ffn_dim;
-    m->layers = calloc((size_t)cfg->n_layers, sizeof *m->layers);
-    m->row_bytes = malloc((size_t)widest * 4);
-    m->row = malloc((size_t)widest * sizeof(double));
-    m->f16_table = malloc(65536 * sizeof(float));
+    m->layers = lvk_calloc((size_t)cfg->n_layers, sizeof *m->layers);
+    m->row_bytes = lvk_malloc((size_t)widest * 4);
+    m->row = lvk_malloc((size_t)widest * sizeof(double));
+    m->f16_table = lvk_malloc(65536 * sizeof(float));
     if (cache_elems <= SIZE_MAX / sizeof(double)) {
-        m->k_cache = malloc((size_t)cache_elems * sizeof(double));
-        m->v_cache = malloc((size_t)cache_elems * sizeof(double));
+        m->k_cache = lvk_malloc((size_t)cache_elems * sizeof(double));
+        m->v_cache = lvk_malloc((size_t)cache_elems * sizeof(double));
     }
     if (!m->layers || !m->row_bytes || !m->row || !m->f16_table || !m->k_cache || !m->v_cache) {
         lvk_ref_llama_free(m);
@@ -307,7 +308,7 @@ static bool scratch_alloc(scratch *s, const lvk_ref_llama *m, uint32_t n)
     memset(s, 0, sizeof *s);
     if (per_token > (SIZE_MAX / sizeof(double) - m->max_seq) / n)
         return false;
-    double *all = malloc((per_token * n + m->max_seq) * sizeof(double));
+    double *all = lvk_malloc((per_token * n + m->max_seq) * sizeof(double));
     if (!all)
         return false;
     s->h = all;

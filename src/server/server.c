@@ -8,6 +8,7 @@
 #include <cjson/cJSON.h>
 #include <civetweb.h>
 
+#include "base/alloc.h"
 #include "base/log.h"
 #include "base/platform.h"
 #include "base/thread.h"
@@ -141,7 +142,7 @@ static int read_body(lvk_server *s, struct mg_connection *c, char **body, size_t
     snprintf(msg, sizeof msg, "the request body is larger than the server's limit of %zu bytes", limit);
     if (ri->content_length > 0 && (unsigned long long)ri->content_length > limit)
         return fail(c, 413, "invalid_request_error", "request_too_large", NULL, NULL, msg);
-    char *buf = malloc(limit + 1);
+    char *buf = lvk_malloc(limit + 1);
     if (!buf)
         return fail(c, 500, "server_error", NULL, NULL, NULL, "out of host memory");
     size_t n = 0;
@@ -468,7 +469,7 @@ static int log_message(const struct mg_connection *c, const char *message)
 bool lvk_server_start(lvk_server **out, const lvk_server_params *p, lvk_err *err)
 {
     *out = NULL;
-    lvk_server *s = calloc(1, sizeof *s);
+    lvk_server *s = lvk_calloc(1, sizeof *s);
     if (!s)
         return lvk_fail(err, "out of host memory");
     s->p = *p;
