@@ -213,9 +213,12 @@ bool lvk_request_parse(lvk_request_kind kind, const char *body, size_t len, lvk_
     out->kind = kind;
     lvk_chat_init(&out->chat);
     const char *end = NULL;
+    unsigned long failures = lvk_alloc_failures();
     cJSON *root = cJSON_ParseWithLengthOpts(body, len, &end, false);
     bool ok;
-    if (!root) {
+    if (!root && lvk_alloc_failures() != failures) {
+        ok = lvk_request_fail(e, 500, "server_error", NULL, NULL, "out of host memory");
+    } else if (!root) {
         size_t at = end && end >= body && end <= body + len ? (size_t)(end - body) : 0;
         ok = BAD(NULL, "the request body is not valid JSON (near byte %zu)", at);
     } else {
