@@ -61,7 +61,10 @@ static const char *usage =
     "output:\n"
     "  --json               print one JSON object at the end instead of streaming text\n"
     "  -q                   no progress or timings on stderr\n"
-    "  -v                   debug messages\n";
+    "  -v                   debug messages\n"
+    "exit status: 0 done; 1 the plan does not fit, or the validation layer reported errors; 2 a bad command line;\n"
+    "  3 --list-devices found no Vulkan; 4 the prompt or conversation was refused; 5 the model failed to load or\n"
+    "  to run (out of host or device memory among the causes)\n";
 
 typedef struct options {
     lvk_model_request model;
@@ -229,7 +232,7 @@ static int list_devices(bool json)
         lvk_print_devices(stdout, &inst);
     lvk_instance_destroy(&inst);
     if (!ok) {
-        fprintf(stderr, "error: out of memory\n");
+        fprintf(stderr, "error: out of host memory\n");
         return 1;
     }
     return lvk_validation_error_count() ? 1 : 0;
@@ -295,9 +298,25 @@ static const char *stop_text(lvk_stop_reason r)
     return r == LVK_STOP_EOS ? "eos" : r == LVK_STOP_LIMIT ? "limit" : r == LVK_STOP_CONTEXT ? "context" : "cancelled";
 }
 
-static void print_json(const int32_t *prompt, size_t n_prompt, const lvk_generate_result *g, const text_sink *sink,
+/* Prints a JSON tree and frees it. False when host memory ran out since `failures` was read: cJSON leaves
+ * out an item it could not make, and a tree built short would print as valid JSON without it. */
+static bool print_tree(cJSON *root, unsigned long failures)
+{
+    char *text = cJSON_Print(root);
+    bool ok = text && lvk_alloc_failures() == failures;
+    if (ok)
+        printf("%s\n", text);
+    else
+        fprintf(stderr, "error: out of host memory for the JSON output\n");
+    cJSON_free(text);
+    cJSON_Delete(root);
+    return ok;
+}
+
+static bool print_json(const int32_t *prompt, size_t n_prompt, const lvk_generate_result *g, const text_sink *sink,
                        const lvk_model_info *info)
 {
+    unsigned long failures = lvk_alloc_failures();
     cJSON *root = cJSON_CreateObject();
     cJSON *p = cJSON_AddArrayToObject(root, "prompt_ids");
     for (size_t i = 0; i < n_prompt; i++)
@@ -317,11 +336,7 @@ static void print_json(const int32_t *prompt, size_t n_prompt, const lvk_generat
     cJSON_AddNumberToObject(t, "decode_tok_s",
                             g->decode_seconds > 0 ? (double)g->n_decode_steps / g->decode_seconds : 0);
     cJSON_AddNumberToObject(t, "ttft_s", g->first_token_seconds);
-    char *text = cJSON_Print(root);
-    if (text)
-        printf("%s\n", text);
-    cJSON_free(text);
-    cJSON_Delete(root);
+    return print_tree(root, failures);
 }
 
 static void print_timings(size_t n_prompt, const lvk_generate_result *g, const lvk_model_info *info)
@@ -405,7 +420,7 @@ static int generate(const options *o)
     int rc = 0;
     if (!lvk_model_open(&model, &params, &err) || !lvk_model_new_sequence(model, &seq, &err)) {
         fprintf(stderr, "error: %s\n", err.msg);
-        rc = prompt.refused ? 4 : 5;
+        rc = prompt.refused && !lvk_alloc_failures() ? 4 : 5; /* out of memory is not the prompt's fault */
     }
     if (!rc) {
         lvk_model_info info = lvk_model_get_info(model);
@@ -415,10 +430,14 @@ static int generate(const options *o)
             fprintf(stderr, "\nerror: %s\n", err.msg);
             rc = 5;
         } else {
-            if (o->json)
-                print_json(prompt.ids, prompt.n, &g, &sink, &info);
-            else
+            if (sink.failed) {
+                fprintf(stderr, "error: out of host memory for the answer's text\n");
+                rc = 5;
+            } else if (o->json) {
+                rc = print_json(prompt.ids, prompt.n, &g, &sink, &info) ? 0 : 5;
+            } else {
                 fputc('\n', stdout);
+            }
             if (!o->quiet)
                 print_timings(prompt.n, &g, &info);
             free(g.ids);
@@ -434,8 +453,9 @@ static int generate(const options *o)
 
 /* ---- --plan ------------------------------------------------------------------------------------------------ */
 
-static void print_plan_json(const lvk_memory_plan *p)
+static bool print_plan_json(const lvk_memory_plan *p)
 {
+    unsigned long failures = lvk_alloc_failures();
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "weights", lvk_weights_choice_name(p->weights));
     cJSON_AddNumberToObject(root, "context", p->context);
@@ -460,11 +480,7 @@ static void print_plan_json(const lvk_memory_plan *p)
         cJSON_AddStringToObject(t, "memory", p->tensors[i].host ? "host" : "device");
         cJSON_AddItemToArray(tensors, t);
     }
-    char *text = cJSON_Print(root);
-    if (text)
-        printf("%s\n", text);
-    cJSON_free(text);
-    cJSON_Delete(root);
+    return print_tree(root, failures);
 }
 
 static void print_plan(const lvk_memory_plan *p)
@@ -496,13 +512,14 @@ static int plan(const options *o)
         fprintf(stderr, "error: %s\n", err.msg);
         return 4;
     }
+    bool printed = true;
     if (o->json)
-        print_plan_json(&p);
+        printed = print_plan_json(&p);
     else
         print_plan(&p);
     if (!p.fits)
         fprintf(stderr, "error: %s\n", err.msg);
-    int rc = p.fits ? 0 : 1;
+    int rc = !printed ? 5 : p.fits ? 0 : 1;
     lvk_memory_plan_free(&p);
     return exit_code(rc);
 }
@@ -569,8 +586,9 @@ static void print_turn_stats(const lvk_chat_turn *t)
             t->g.stop == LVK_STOP_CANCELLED ? ", stopped by Ctrl-C" : t->g.stop == LVK_STOP_LIMIT ? ", -n reached" : "");
 }
 
-static void print_chat_json(const lvk_chat_turn *t)
+static bool print_chat_json(const lvk_chat_turn *t)
 {
+    unsigned long failures = lvk_alloc_failures();
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "text", t->text ? t->text : "");
     cJSON *gen = cJSON_AddArrayToObject(root, "generated_ids");
@@ -582,11 +600,7 @@ static void print_chat_json(const lvk_chat_turn *t)
     cJSON_AddNumberToObject(timings, "prefill_s", t->g.prefill_seconds);
     cJSON_AddNumberToObject(timings, "decode_s", t->g.decode_seconds);
     cJSON_AddNumberToObject(timings, "ttft_s", t->g.first_token_seconds);
-    char *text = cJSON_Print(root);
-    if (text)
-        printf("%s\n", text);
-    cJSON_free(text);
-    cJSON_Delete(root);
+    return print_tree(root, failures);
 }
 
 /* The interactive loop; returns the exit code. */
@@ -691,9 +705,9 @@ static int chat(const options *o)
             fprintf(stderr, "error: %s\n", err.msg);
             rc = 4;
         } else {
-            if (o->json)
-                print_chat_json(&t);
-            else
+            if (o->json && !print_chat_json(&t))
+                rc = 5;
+            else if (!o->json)
                 fputc('\n', stdout);
             if (!o->quiet)
                 print_turn_stats(&t);
