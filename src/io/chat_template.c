@@ -77,7 +77,7 @@ static bool ids_reserve(id_buf *b, size_t more, lvk_err *err)
         cap *= 2;
     int32_t *grown = lvk_realloc(b->ids, cap * sizeof *grown);
     if (!grown)
-        return lvk_fail(err, "out of memory for %zu token ids", cap);
+        return lvk_fail(err, "out of host memory for %zu token ids", cap);
     b->ids = grown;
     b->cap = cap;
     return true;
@@ -104,7 +104,7 @@ static bool text_append(text_buf *t, const char *s, size_t len, lvk_err *err)
             cap *= 2;
         char *grown = lvk_realloc(t->s, cap);
         if (!grown)
-            return lvk_fail(err, "out of memory for %zu bytes of chat text", cap);
+            return lvk_fail(err, "out of host memory for %zu bytes of chat text", cap);
         t->s = grown;
         t->cap = cap;
     }
@@ -307,7 +307,7 @@ bool lvk_chat_render_from(lvk_chat_template t, const lvk_tokenizer *tok, const l
     if (!*ids) {
         free(all);
         *n_ids = 0;
-        return lvk_fail(err, "out of memory for %zu token ids", n_all - n_before);
+        return lvk_fail(err, "out of host memory for %zu token ids", n_all - n_before);
     }
     if (*n_ids)
         memcpy(*ids, all + n_before, *n_ids * sizeof **ids);

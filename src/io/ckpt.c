@@ -244,7 +244,7 @@ static bool grow(void **array, int *cap, int need, size_t elem_size, lvk_err *er
         new_cap *= 2;
     void *p = lvk_realloc(*array, (size_t)new_cap * elem_size);
     if (!p)
-        return lvk_fail(err, "out of memory indexing the checkpoint");
+        return lvk_fail(err, "out of host memory indexing the checkpoint");
     *array = p;
     *cap = new_cap;
     return true;
@@ -302,7 +302,7 @@ static bool start_tensor(index_builder *b, const value_record *v, lvk_dtype dtyp
     memset(t, 0, sizeof *t);
     t->name = lvk_malloc((size_t)v->tag_len + 1);
     if (!t->name)
-        return lvk_fail(b->w.err, "out of memory indexing the checkpoint");
+        return lvk_fail(b->w.err, "out of host memory indexing the checkpoint");
     memcpy(t->name, v->tag, (size_t)v->tag_len);
     t->name[v->tag_len] = '\0';
     ck->n_tensors++; /* counted now so that close frees the name on any later failure */
@@ -383,7 +383,7 @@ static bool build_name_index(lvk_ckpt *ck, const char *file, lvk_err *err)
     size_t count = ck->n_tensors > 0 ? (size_t)ck->n_tensors : 1;
     ck->by_name = lvk_malloc(count * sizeof(name_index));
     if (!ck->by_name)
-        return lvk_fail(err, "out of memory indexing the checkpoint");
+        return lvk_fail(err, "out of host memory indexing the checkpoint");
     for (int i = 0; i < ck->n_tensors; i++) {
         ck->by_name[i].name = ck->tensors[i].name;
         ck->by_name[i].index = i;
@@ -507,7 +507,7 @@ bool lvk_ckpt_parse_memory(lvk_ckpt *ck, const uint8_t *data, uint64_t size, con
     memset(ck, 0, sizeof *ck);
     ck->path = lvk_malloc(strlen(name) + 1);
     if (!ck->path)
-        return lvk_fail(err, "out of memory");
+        return lvk_fail(err, "out of host memory");
     strcpy(ck->path, name);
     ck->data = data;
     if (!index_data(ck, size, name, opt, err)) {
@@ -522,7 +522,7 @@ bool lvk_ckpt_open(lvk_ckpt *ck, const char *path, const lvk_ckpt_options *opt, 
     memset(ck, 0, sizeof *ck);
     ck->path = lvk_malloc(strlen(path) + 1);
     if (!ck->path)
-        return lvk_fail(err, "out of memory");
+        return lvk_fail(err, "out of host memory");
     strcpy(ck->path, path);
     if (!lvk_file_map_open(&ck->map, path, err)) {
         lvk_ckpt_close(ck);

@@ -41,7 +41,7 @@ static bool alloc_position(lvk_kl_base *b, const char *path, const lvk_kl_base_h
     b->header = *h;
     b->done = 0;
     b->bytes = lvk_malloc((size_t)h->vocab * 4);
-    return b->bytes ? true : lvk_fail(err, "%s: out of memory", path);
+    return b->bytes ? true : lvk_fail(err, "%s: out of host memory", path);
 }
 
 bool lvk_kl_base_create(lvk_kl_base *b, const char *path, const lvk_kl_base_header *h, lvk_err *err)

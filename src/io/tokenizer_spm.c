@@ -343,7 +343,7 @@ bool lvk_spm_load(lvk_tokenizer *tok, const uint8_t *data, size_t size, const ch
         return lvk_fail(err, "%s: %zu pieces is more than supported", name, n_pieces);
     tok->vocab.tokens = lvk_calloc(n_pieces ? n_pieces : 1, sizeof *tok->vocab.tokens);
     if (!tok->vocab.tokens)
-        return lvk_fail(err, "out of memory for %zu pieces", n_pieces);
+        return lvk_fail(err, "out of host memory for %zu pieces", n_pieces);
 
     r.p = data;
     while (pb_next(&r, &f, &at_end, err)) {
@@ -369,7 +369,7 @@ bool lvk_spm_load(lvk_tokenizer *tok, const uint8_t *data, size_t size, const ch
     if (tok->n_user_defined) {
         tok->user_defined = lvk_malloc(tok->n_user_defined * sizeof *tok->user_defined);
         if (!tok->user_defined)
-            return lvk_fail(err, "out of memory");
+            return lvk_fail(err, "out of host memory");
         size_t k = 0;
         for (int id = 0; id < tok->n_vocab; id++)
             if (is_user_defined(&tok->vocab.tokens[id]))
@@ -468,7 +468,7 @@ bool lvk_spm_encode(const lvk_tokenizer *tok, const char *text, size_t len, lvk_
         return lvk_fail(err, "encode: text of %zu bytes is too long", len);
     char *norm = lvk_malloc(3 * (len + 1));
     if (!norm)
-        return lvk_fail(err, "out of memory normalizing %zu bytes", len);
+        return lvk_fail(err, "out of host memory normalizing %zu bytes", len);
     size_t n = normalize(tok, text, len, norm);
 
     /* Split into characters (user-defined pieces whole); merge word by word when that is exact

@@ -229,7 +229,7 @@ bool lvk_ref_llama_create(lvk_ref_llama **out, const lvk_model_config *cfg, cons
         return lvk_fail(err, "reference model: max_seq must be at least 1");
     lvk_ref_llama *m = lvk_calloc(1, sizeof *m);
     if (!m)
-        return lvk_fail(err, "reference model: out of memory");
+        return lvk_fail(err, "reference model: out of host memory");
     m->cfg = *cfg;
     m->ck = ck;
     m->head_dim = cfg->dim / cfg->n_heads;
@@ -248,7 +248,7 @@ bool lvk_ref_llama_create(lvk_ref_llama **out, const lvk_model_config *cfg, cons
     }
     if (!m->layers || !m->row_bytes || !m->row || !m->f16_table || !m->k_cache || !m->v_cache) {
         lvk_ref_llama_free(m);
-        return lvk_fail(err, "reference model: out of memory for a KV cache of %u positions (%.1f MiB, fp64)", max_seq,
+        return lvk_fail(err, "reference model: out of host memory for a KV cache of %u positions (%.1f MiB, fp64)", max_seq,
                         2.0 * (double)cache_elems * sizeof(double) / 1048576.0);
     }
     for (uint32_t h = 0; h < 65536; h++)
@@ -399,7 +399,7 @@ bool lvk_ref_llama_forward(lvk_ref_llama *m, const int32_t *ids, uint32_t n, uin
 
     scratch s;
     if (!scratch_alloc(&s, m, n))
-        return lvk_fail(err, "reference forward: out of memory for %u tokens", n);
+        return lvk_fail(err, "reference forward: out of host memory for %u tokens", n);
     int dim = m->cfg.dim;
     bool ok = true;
     for (uint32_t t = 0; ok && t < n; t++) {

@@ -98,7 +98,7 @@ bool lvk_instance_create(lvk_instance *inst, lvk_err *err)
     vkEnumerateInstanceExtensionProperties(NULL, &n_ext, NULL);
     VkExtensionProperties *exts = lvk_calloc(n_ext ? n_ext : 1, sizeof *exts);
     if (!exts)
-        return lvk_fail(err, "out of memory");
+        return lvk_fail(err, "out of host memory");
     vkEnumerateInstanceExtensionProperties(NULL, &n_ext, exts);
     const char *enabled[4];
     uint32_t n_enabled = 0;
@@ -156,13 +156,13 @@ bool lvk_instance_create(lvk_instance *inst, lvk_err *err)
     inst->devices = lvk_calloc(n, sizeof *inst->devices);
     if (!inst->physical || !inst->devices) {
         lvk_instance_destroy(inst);
-        return lvk_fail(err, "out of memory");
+        return lvk_fail(err, "out of host memory");
     }
     vkEnumeratePhysicalDevices(inst->instance, &n, inst->physical);
     for (uint32_t i = 0; i < n; i++) {
         if (!read_device_info(inst->physical[i], (int)i, &inst->devices[i])) {
             lvk_instance_destroy(inst);
-            return lvk_fail(err, "out of memory while reading device %u", i);
+            return lvk_fail(err, "out of host memory while reading device %u", i);
         }
     }
     inst->n_devices = (int)n;
