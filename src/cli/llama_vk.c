@@ -298,6 +298,13 @@ static const char *stop_text(lvk_stop_reason r)
     return r == LVK_STOP_EOS ? "eos" : r == LVK_STOP_LIMIT ? "limit" : r == LVK_STOP_CONTEXT ? "context" : "cancelled";
 }
 
+/* cJSON_AddItemToArray, freeing the item when it cannot be added (the array is NULL: out of host memory) */
+static void add_item(cJSON *array, cJSON *item)
+{
+    if (!cJSON_AddItemToArray(array, item))
+        cJSON_Delete(item);
+}
+
 /* Prints a JSON tree and frees it. False when host memory ran out since `failures` was read: cJSON leaves
  * out an item it could not make, and a tree built short would print as valid JSON without it. */
 static bool print_tree(cJSON *root, unsigned long failures)
@@ -320,10 +327,10 @@ static bool print_json(const int32_t *prompt, size_t n_prompt, const lvk_generat
     cJSON *root = cJSON_CreateObject();
     cJSON *p = cJSON_AddArrayToObject(root, "prompt_ids");
     for (size_t i = 0; i < n_prompt; i++)
-        cJSON_AddItemToArray(p, cJSON_CreateNumber(prompt[i]));
+        add_item(p, cJSON_CreateNumber(prompt[i]));
     cJSON *gen = cJSON_AddArrayToObject(root, "generated_ids");
     for (size_t i = 0; i < g->n_ids; i++)
-        cJSON_AddItemToArray(gen, cJSON_CreateNumber(g->ids[i]));
+        add_item(gen, cJSON_CreateNumber(g->ids[i]));
     cJSON_AddStringToObject(root, "text", sink->buf ? sink->buf : "");
     cJSON_AddStringToObject(root, "stop", stop_text(g->stop));
     cJSON *t = cJSON_AddObjectToObject(root, "timings");
@@ -478,7 +485,7 @@ static bool print_plan_json(const lvk_memory_plan *p)
         cJSON_AddStringToObject(t, "format", p->tensors[i].format);
         cJSON_AddNumberToObject(t, "bytes", (double)p->tensors[i].bytes);
         cJSON_AddStringToObject(t, "memory", p->tensors[i].host ? "host" : "device");
-        cJSON_AddItemToArray(tensors, t);
+        add_item(tensors, t);
     }
     return print_tree(root, failures);
 }
@@ -593,7 +600,7 @@ static bool print_chat_json(const lvk_chat_turn *t)
     cJSON_AddStringToObject(root, "text", t->text ? t->text : "");
     cJSON *gen = cJSON_AddArrayToObject(root, "generated_ids");
     for (size_t i = 0; i < t->g.n_ids; i++)
-        cJSON_AddItemToArray(gen, cJSON_CreateNumber(t->g.ids[i]));
+        add_item(gen, cJSON_CreateNumber(t->g.ids[i]));
     cJSON_AddStringToObject(root, "stop", stop_text(t->g.stop));
     cJSON_AddNumberToObject(root, "prefill_tokens", (double)t->prefill_tokens);
     cJSON *timings = cJSON_AddObjectToObject(root, "timings");
