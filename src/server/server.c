@@ -183,6 +183,13 @@ static int on_health(struct mg_connection *c, void *cbdata)
     return send_json(c, ready ? 200 : 503, root, ready ? NULL : "Retry-After: 5\r\n");
 }
 
+/* cJSON_AddItemToArray, freeing the item when it cannot be added (the array is NULL: out of host memory) */
+static void add_item(cJSON *array, cJSON *item)
+{
+    if (!cJSON_AddItemToArray(array, item))
+        cJSON_Delete(item);
+}
+
 static int on_models(struct mg_connection *c, void *cbdata)
 {
     lvk_server *s = cbdata;
@@ -199,7 +206,7 @@ static int on_models(struct mg_connection *c, void *cbdata)
     cJSON_AddNumberToObject(m, "created", 0);
     cJSON_AddStringToObject(m, "owned_by", "llama-vk");
     cJSON_AddNumberToObject(m, "context_length", s->context);
-    cJSON_AddItemToArray(data, m);
+    add_item(data, m);
     return send_json(c, 200, root, NULL);
 }
 
@@ -293,12 +300,12 @@ static cJSON *choice(const lvk_request *r, const char *text, size_t len, const c
         cJSON *m = cJSON_AddObjectToObject(ch, chunk ? "delta" : "message");
         if (!chunk || first)
             cJSON_AddStringToObject(m, "role", "assistant");
-        if (text || !chunk)
-            cJSON_AddItemToObject(m, "content", str);
-        else
-            cJSON_Delete(str);
+        if ((text || !chunk) && cJSON_AddItemToObject(m, "content", str))
+            str = NULL; /* m has it (m is NULL when out of host memory) */
+        cJSON_Delete(str);
     } else {
-        cJSON_AddItemToObject(ch, "text", str);
+        if (!cJSON_AddItemToObject(ch, "text", str))
+            cJSON_Delete(str);
         cJSON_AddNullToObject(ch, "logprobs");
     }
     if (finish)
@@ -341,7 +348,7 @@ static int stream_answer(lvk_server *s, struct mg_connection *c, const lvk_reque
         if (alive && text) {
             cJSON *root = answer_head(s, r, id, true);
             cJSON *choices = cJSON_AddArrayToObject(root, "choices");
-            cJSON_AddItemToArray(choices, choice(r, text, len, NULL, true, first));
+            add_item(choices, choice(r, text, len, NULL, true, first));
             first = false;
             alive = send_event(c, root);
             quiet_since = lvk_now();
@@ -368,7 +375,7 @@ static int stream_answer(lvk_server *s, struct mg_connection *c, const lvk_reque
     } else {
         cJSON *root = answer_head(s, r, id, true);
         cJSON *choices = cJSON_AddArrayToObject(root, "choices");
-        cJSON_AddItemToArray(choices, choice(r, NULL, 0, finish_name(j->finish), true, first));
+        add_item(choices, choice(r, NULL, 0, finish_name(j->finish), true, first));
         add_usage(root, j);
         send_event(c, root);
     }
@@ -390,7 +397,7 @@ static int whole_answer(lvk_server *s, struct mg_connection *c, const lvk_reques
         return fail(c, 500, "server_error", NULL, NULL, NULL, j->error);
     cJSON *root = answer_head(s, r, id, false);
     cJSON *choices = cJSON_AddArrayToObject(root, "choices");
-    cJSON_AddItemToArray(choices, choice(r, j->text ? j->text : "", j->len, finish_name(j->finish), false, true));
+    add_item(choices, choice(r, j->text ? j->text : "", j->len, finish_name(j->finish), false, true));
     add_usage(root, j);
     return send_json(c, 200, root, NULL);
 }
