@@ -166,7 +166,11 @@ bool lvk_chat_session_reply(lvk_chat_session *s, const char *user_text, size_t l
         s->seq->pending = s->stop_ids[0];
     if (!lvk_chat_add(&s->chat, LVK_CHAT_ASSISTANT, c.buf ? c.buf : "", c.len, err)) {
         free(c.buf);
+        free(out->g.ids);
+        out->g.ids = NULL;
         forget_cache(s);
+        if (user_text) /* as above: the conversation is as before */
+            lvk_chat_remove(&s->chat, s->chat.n - 1, 1);
         return false;
     }
     s->n_in_cache = s->chat.n;
