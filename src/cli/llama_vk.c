@@ -405,6 +405,9 @@ static lvk_open_params open_params(const options *o)
     return params;
 }
 
+/* A failure's exit code: 5 when host memory ran out on the way (not the input's fault), else rc. */
+static int failure_code(int rc) { return lvk_alloc_failures() ? 5 : rc; }
+
 /* A run that went well still fails when the validation layer (on in CI) reported an error. */
 static int exit_code(int rc)
 {
@@ -427,7 +430,7 @@ static int generate(const options *o)
     int rc = 0;
     if (!lvk_model_open(&model, &params, &err) || !lvk_model_new_sequence(model, &seq, &err)) {
         fprintf(stderr, "error: %s\n", err.msg);
-        rc = prompt.refused && !lvk_alloc_failures() ? 4 : 5; /* out of memory is not the prompt's fault */
+        rc = prompt.refused ? failure_code(4) : 5;
     }
     if (!rc) {
         lvk_model_info info = lvk_model_get_info(model);
@@ -683,17 +686,20 @@ static int chat(const options *o)
         (o->system_file && !lvk_chat_read_text_file(o->system_file, &system, &system_len, &err))) {
         fprintf(stderr, "error: %s\n", err.msg);
         lvk_chat_free(&conversation);
-        return 4;
+        return failure_code(4);
     }
     if (!lvk_model_open(&model, &params, &err)) {
         fprintf(stderr, "error: %s\n", err.msg);
         rc = 5;
     }
     lvk_chat_template tmpl = model ? lvk_model_get_info(model).cfg->chat_template : LVK_CHAT_TEMPLATE_NONE;
-    if (!rc && ((o->chat_template && !lvk_chat_template_from_name(o->chat_template, &tmpl, &err)) ||
-                !lvk_chat_session_init(&session, model, tmpl, &err))) {
+    if (!rc && o->chat_template && !lvk_chat_template_from_name(o->chat_template, &tmpl, &err)) {
         fprintf(stderr, "error: %s\n", err.msg);
         rc = 2;
+    }
+    if (!rc && !lvk_chat_session_init(&session, model, tmpl, &err)) {
+        fprintf(stderr, "error: %s\n", err.msg);
+        rc = tmpl == LVK_CHAT_TEMPLATE_NONE ? 2 : 5; /* no template: --chat-template is missing; else memory */
     }
     if (!rc && o->prompt_file) {
         /* the file's conversation, with --system / --system-file in place of its own system message */
@@ -704,13 +710,13 @@ static int chat(const options *o)
     const char *sys = system ? system : o->system;
     if (!rc && sys && !lvk_chat_session_set_system(&session, sys, system ? system_len : strlen(sys), &err)) {
         fprintf(stderr, "error: %s\n", err.msg);
-        rc = 4;
+        rc = failure_code(4);
     }
     if (!rc && o->prompt_file) {
         lvk_chat_turn t;
         if (!lvk_chat_session_reply(&session, NULL, 0, &o->gen, o->json ? NULL : stream_text, NULL, &t, &err)) {
             fprintf(stderr, "error: %s\n", err.msg);
-            rc = 4;
+            rc = failure_code(4);
         } else {
             if (o->json && !print_chat_json(&t))
                 rc = 5;
