@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
+
 static volatile LONG interrupted;
 
 static BOOL WINAPI on_ctrl(DWORD type)
@@ -27,12 +29,12 @@ bool lvk_stdin_is_terminal(void) { return _isatty(_fileno(stdin)) != 0; }
 static lvk_read_result read_console(HANDLE in, char **line, size_t *len)
 {
     size_t cap = 256, n = 0;
-    wchar_t *w = malloc(cap * sizeof *w);
+    wchar_t *w = lvk_malloc(cap * sizeof *w);
     if (!w)
         return LVK_READ_END;
     for (;;) {
         if (n + 1 >= cap) {
-            wchar_t *nw = realloc(w, 2 * cap * sizeof *w);
+            wchar_t *nw = lvk_realloc(w, 2 * cap * sizeof *w);
             if (!nw) {
                 free(w);
                 return LVK_READ_END;
@@ -60,7 +62,7 @@ static lvk_read_result read_console(HANDLE in, char **line, size_t *len)
     while (n > 0 && (w[n - 1] == L'\r' || w[n - 1] == L'\n'))
         n--;
     int bytes = n ? WideCharToMultiByte(CP_UTF8, 0, w, (int)n, NULL, 0, NULL, NULL) : 0;
-    *line = malloc((size_t)bytes + 1);
+    *line = lvk_malloc((size_t)bytes + 1);
     if (!*line) {
         free(w);
         return LVK_READ_END;
@@ -82,11 +84,11 @@ lvk_read_result lvk_console_read_line(char **line, size_t *len)
     if (in != INVALID_HANDLE_VALUE && GetConsoleMode(in, &mode))
         return read_console(in, line, len);
     size_t cap = 256, n = 0;
-    char *s = malloc(cap);
+    char *s = lvk_malloc(cap);
     int c = EOF;
     while (s && (c = fgetc(stdin)) != EOF && c != '\n') {
         if (n + 1 >= cap) {
-            char *ns = realloc(s, 2 * cap);
+            char *ns = lvk_realloc(s, 2 * cap);
             if (!ns)
                 break;
             s = ns;

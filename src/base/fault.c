@@ -1,5 +1,6 @@
 #include "base/fault.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,8 +12,16 @@ static struct {
 } sites[MAX_SITES];
 static int n_sites = -1; /* -1: LLAMA_VK_FAIL not read yet */
 
+static void print_counts(void)
+{
+    for (int i = 0; i < n_sites; i++)
+        if (sites[i].fail_at == 0)
+            fprintf(stderr, "LLAMA_VK_FAIL: %s passed %ld times\n", sites[i].name, sites[i].passes);
+}
+
 static void read_spec(void)
 {
+    bool count = false;
     n_sites = 0;
     const char *p = getenv("LLAMA_VK_FAIL");
     while (p && *p && n_sites < MAX_SITES) {
@@ -24,10 +33,13 @@ static void read_spec(void)
             sites[n_sites].name[colon - p] = '\0';
             sites[n_sites].fail_at = strtol(colon + 1, NULL, 10);
             sites[n_sites].passes = 0;
+            count = count || sites[n_sites].fail_at == 0;
             n_sites++;
         }
         p = *end ? end + 1 : end;
     }
+    if (count)
+        atexit(print_counts);
 }
 
 bool lvk_fault(const char *site)

@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/alloc.h"
+
 bool lvk_file_map_open(lvk_file_map *map, const char *path, lvk_err *err)
 {
     memset(map, 0, sizeof *map);
@@ -116,7 +118,11 @@ uint64_t lvk_system_memory_available(void)
 
 const char *lvk_getenv(const char *name) { return getenv(name); }
 
-int lvk_run_main(int argc, char **argv, int (*main_fn)(int argc, char **argv)) { return main_fn(argc, argv); }
+int lvk_run_main(int argc, char **argv, int (*main_fn)(int argc, char **argv))
+{
+    lvk_alloc_route_libraries();
+    return main_fn(argc, argv);
+}
 
 bool lvk_setenv(const char *name, const char *value)
 {

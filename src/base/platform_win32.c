@@ -8,13 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
+
 /* UTF-8 -> UTF-16 in a malloc'd buffer, NULL on failure. */
 static wchar_t *utf8_to_wide(const char *s)
 {
     int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, NULL, 0);
     if (n <= 0)
         return NULL;
-    wchar_t *w = malloc((size_t)n * sizeof *w);
+    wchar_t *w = lvk_malloc((size_t)n * sizeof *w);
     if (w && MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, w, n) <= 0) {
         free(w);
         return NULL;
@@ -27,7 +29,7 @@ static char *wide_to_utf8(const wchar_t *w)
     int n = WideCharToMultiByte(CP_UTF8, 0, w, -1, NULL, 0, NULL, NULL);
     if (n <= 0)
         return NULL;
-    char *s = malloc((size_t)n);
+    char *s = lvk_malloc((size_t)n);
     if (s && WideCharToMultiByte(CP_UTF8, 0, w, -1, s, n, NULL, NULL) <= 0) {
         free(s);
         return NULL;
@@ -174,6 +176,7 @@ int lvk_run_main(int argc, char **argv, int (*main_fn)(int argc, char **argv))
 {
     (void)argc;
     (void)argv;
+    lvk_alloc_route_libraries();
     SetConsoleOutputCP(CP_UTF8);
     SetConsoleCP(CP_UTF8);
     /* Byte for byte what the program writes, as on Linux: in text mode the C runtime turns every
@@ -187,7 +190,7 @@ int lvk_run_main(int argc, char **argv, int (*main_fn)(int argc, char **argv))
         fputs("error: cannot read the command line\n", stderr);
         return 2;
     }
-    char **uargv = calloc((size_t)wargc + 1, sizeof *uargv);
+    char **uargv = lvk_calloc((size_t)wargc + 1, sizeof *uargv);
     int rc = 2;
     if (uargv) {
         int ok = 1;
@@ -200,6 +203,8 @@ int lvk_run_main(int argc, char **argv, int (*main_fn)(int argc, char **argv))
         for (int i = 0; i < wargc; i++)
             free(uargv[i]);
         free(uargv);
+    } else {
+        fputs("error: out of host memory\n", stderr);
     }
     LocalFree(wargv);
     return rc;

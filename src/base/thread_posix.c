@@ -8,6 +8,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/alloc.h"
+
 _Static_assert(sizeof(pthread_mutex_t) <= sizeof(((lvk_mutex *)0)->storage), "lvk_mutex too small");
 _Static_assert(sizeof(pthread_cond_t) <= sizeof(((lvk_cond *)0)->storage), "lvk_cond too small");
 
@@ -68,8 +70,8 @@ static void *trampoline(void *p)
 
 bool lvk_thread_start(lvk_thread *t, void (*fn)(void *arg), void *arg, lvk_err *err)
 {
-    start_arg *a = malloc(sizeof *a);
-    pthread_t *h = malloc(sizeof *h);
+    start_arg *a = lvk_malloc(sizeof *a);
+    pthread_t *h = lvk_malloc(sizeof *h);
     if (!a || !h) {
         free(a), free(h);
         return lvk_fail(err, "out of host memory");

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <windows.h>
 
+#include "base/alloc.h"
+
 _Static_assert(sizeof(CRITICAL_SECTION) <= sizeof(((lvk_mutex *)0)->storage), "lvk_mutex too small");
 _Static_assert(sizeof(CONDITION_VARIABLE) <= sizeof(((lvk_cond *)0)->storage), "lvk_cond too small");
 
@@ -53,7 +55,7 @@ static unsigned __stdcall trampoline(void *p)
 
 bool lvk_thread_start(lvk_thread *t, void (*fn)(void *arg), void *arg, lvk_err *err)
 {
-    start_arg *a = malloc(sizeof *a);
+    start_arg *a = lvk_malloc(sizeof *a);
     if (!a)
         return lvk_fail(err, "out of host memory");
     a->fn = fn;

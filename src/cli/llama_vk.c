@@ -5,6 +5,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "base/alloc.h"
 #include "base/console.h"
 #include "base/log.h"
 #include "llamavk/llamavk.h"
@@ -60,7 +61,10 @@ static const char *usage =
     "output:\n"
     "  --json               print one JSON object at the end instead of streaming text\n"
     "  -q                   no progress or timings on stderr\n"
-    "  -v                   debug messages\n";
+    "  -v                   debug messages\n"
+    "exit status: 0 done; 1 the plan does not fit, or the validation layer reported errors; 2 a bad command line;\n"
+    "  3 --list-devices found no Vulkan; 4 the prompt or conversation was refused; 5 the model failed to load or\n"
+    "  to run (out of host or device memory among the causes)\n";
 
 typedef struct options {
     lvk_model_request model;
@@ -228,7 +232,7 @@ static int list_devices(bool json)
         lvk_print_devices(stdout, &inst);
     lvk_instance_destroy(&inst);
     if (!ok) {
-        fprintf(stderr, "error: out of memory\n");
+        fprintf(stderr, "error: out of host memory\n");
         return 1;
     }
     return lvk_validation_error_count() ? 1 : 0;
@@ -239,7 +243,7 @@ static bool read_prompt(const options *o, char **text, size_t *len, lvk_err *err
 {
     if (o->prompt) {
         *len = strlen(o->prompt);
-        *text = malloc(*len + 1);
+        *text = lvk_malloc(*len + 1);
         if (!*text)
             return lvk_fail(err, "out of host memory");
         memcpy(*text, o->prompt, *len + 1);
@@ -249,7 +253,7 @@ static bool read_prompt(const options *o, char **text, size_t *len, lvk_err *err
     if (!lvk_file_map_open(&map, o->prompt_file, err))
         return false;
     *len = (size_t)map.size;
-    *text = malloc(*len + 1);
+    *text = lvk_malloc(*len + 1);
     if (*text) {
         if (*len)
             memcpy(*text, map.data, *len);
@@ -276,7 +280,7 @@ static void on_text(void *user, const char *text, size_t len)
     }
     if (s->len + len + 1 > s->cap) {
         size_t cap = (s->cap + len + 1) * 2;
-        char *nb = realloc(s->buf, cap);
+        char *nb = lvk_realloc(s->buf, cap);
         if (!nb) {
             s->failed = true;
             return;
@@ -294,16 +298,39 @@ static const char *stop_text(lvk_stop_reason r)
     return r == LVK_STOP_EOS ? "eos" : r == LVK_STOP_LIMIT ? "limit" : r == LVK_STOP_CONTEXT ? "context" : "cancelled";
 }
 
-static void print_json(const int32_t *prompt, size_t n_prompt, const lvk_generate_result *g, const text_sink *sink,
+/* cJSON_AddItemToArray, freeing the item when it cannot be added (the array is NULL: out of host memory) */
+static void add_item(cJSON *array, cJSON *item)
+{
+    if (!cJSON_AddItemToArray(array, item))
+        cJSON_Delete(item);
+}
+
+/* Prints a JSON tree and frees it. False when host memory ran out since `failures` was read: cJSON leaves
+ * out an item it could not make, and a tree built short would print as valid JSON without it. */
+static bool print_tree(cJSON *root, unsigned long failures)
+{
+    char *text = cJSON_Print(root);
+    bool ok = text && lvk_alloc_failures() == failures;
+    if (ok)
+        printf("%s\n", text);
+    else
+        fprintf(stderr, "error: out of host memory for the JSON output\n");
+    cJSON_free(text);
+    cJSON_Delete(root);
+    return ok;
+}
+
+static bool print_json(const int32_t *prompt, size_t n_prompt, const lvk_generate_result *g, const text_sink *sink,
                        const lvk_model_info *info)
 {
+    unsigned long failures = lvk_alloc_failures();
     cJSON *root = cJSON_CreateObject();
     cJSON *p = cJSON_AddArrayToObject(root, "prompt_ids");
     for (size_t i = 0; i < n_prompt; i++)
-        cJSON_AddItemToArray(p, cJSON_CreateNumber(prompt[i]));
+        add_item(p, cJSON_CreateNumber(prompt[i]));
     cJSON *gen = cJSON_AddArrayToObject(root, "generated_ids");
     for (size_t i = 0; i < g->n_ids; i++)
-        cJSON_AddItemToArray(gen, cJSON_CreateNumber(g->ids[i]));
+        add_item(gen, cJSON_CreateNumber(g->ids[i]));
     cJSON_AddStringToObject(root, "text", sink->buf ? sink->buf : "");
     cJSON_AddStringToObject(root, "stop", stop_text(g->stop));
     cJSON *t = cJSON_AddObjectToObject(root, "timings");
@@ -316,11 +343,7 @@ static void print_json(const int32_t *prompt, size_t n_prompt, const lvk_generat
     cJSON_AddNumberToObject(t, "decode_tok_s",
                             g->decode_seconds > 0 ? (double)g->n_decode_steps / g->decode_seconds : 0);
     cJSON_AddNumberToObject(t, "ttft_s", g->first_token_seconds);
-    char *text = cJSON_Print(root);
-    if (text)
-        printf("%s\n", text);
-    cJSON_free(text);
-    cJSON_Delete(root);
+    return print_tree(root, failures);
 }
 
 static void print_timings(size_t n_prompt, const lvk_generate_result *g, const lvk_model_info *info)
@@ -382,6 +405,9 @@ static lvk_open_params open_params(const options *o)
     return params;
 }
 
+/* A failure's exit code: 5 when host memory ran out on the way (not the input's fault), else rc. */
+static int failure_code(int rc) { return lvk_alloc_failures() ? 5 : rc; }
+
 /* A run that went well still fails when the validation layer (on in CI) reported an error. */
 static int exit_code(int rc)
 {
@@ -404,7 +430,7 @@ static int generate(const options *o)
     int rc = 0;
     if (!lvk_model_open(&model, &params, &err) || !lvk_model_new_sequence(model, &seq, &err)) {
         fprintf(stderr, "error: %s\n", err.msg);
-        rc = prompt.refused ? 4 : 5;
+        rc = prompt.refused ? failure_code(4) : 5;
     }
     if (!rc) {
         lvk_model_info info = lvk_model_get_info(model);
@@ -414,10 +440,14 @@ static int generate(const options *o)
             fprintf(stderr, "\nerror: %s\n", err.msg);
             rc = 5;
         } else {
-            if (o->json)
-                print_json(prompt.ids, prompt.n, &g, &sink, &info);
-            else
+            if (sink.failed) {
+                fprintf(stderr, "error: out of host memory for the answer's text\n");
+                rc = 5;
+            } else if (o->json) {
+                rc = print_json(prompt.ids, prompt.n, &g, &sink, &info) ? 0 : 5;
+            } else {
                 fputc('\n', stdout);
+            }
             if (!o->quiet)
                 print_timings(prompt.n, &g, &info);
             free(g.ids);
@@ -433,8 +463,9 @@ static int generate(const options *o)
 
 /* ---- --plan ------------------------------------------------------------------------------------------------ */
 
-static void print_plan_json(const lvk_memory_plan *p)
+static bool print_plan_json(const lvk_memory_plan *p)
 {
+    unsigned long failures = lvk_alloc_failures();
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "weights", lvk_weights_choice_name(p->weights));
     cJSON_AddNumberToObject(root, "context", p->context);
@@ -457,13 +488,9 @@ static void print_plan_json(const lvk_memory_plan *p)
         cJSON_AddStringToObject(t, "format", p->tensors[i].format);
         cJSON_AddNumberToObject(t, "bytes", (double)p->tensors[i].bytes);
         cJSON_AddStringToObject(t, "memory", p->tensors[i].host ? "host" : "device");
-        cJSON_AddItemToArray(tensors, t);
+        add_item(tensors, t);
     }
-    char *text = cJSON_Print(root);
-    if (text)
-        printf("%s\n", text);
-    cJSON_free(text);
-    cJSON_Delete(root);
+    return print_tree(root, failures);
 }
 
 static void print_plan(const lvk_memory_plan *p)
@@ -495,13 +522,14 @@ static int plan(const options *o)
         fprintf(stderr, "error: %s\n", err.msg);
         return 4;
     }
+    bool printed = true;
     if (o->json)
-        print_plan_json(&p);
+        printed = print_plan_json(&p);
     else
         print_plan(&p);
     if (!p.fits)
         fprintf(stderr, "error: %s\n", err.msg);
-    int rc = p.fits ? 0 : 1;
+    int rc = !printed ? 5 : p.fits ? 0 : 1;
     lvk_memory_plan_free(&p);
     return exit_code(rc);
 }
@@ -538,7 +566,7 @@ static lvk_read_result read_turn(char **text, size_t *len)
         bool more = n > 0 && line[n - 1] == '\\';
         if (more)
             line[n - 1] = '\n'; /* the backslash becomes the line break it stood for */
-        char *t = realloc(*text, *len + n + 1);
+        char *t = lvk_realloc(*text, *len + n + 1);
         if (!t) {
             free(line);
             free(*text);
@@ -568,24 +596,21 @@ static void print_turn_stats(const lvk_chat_turn *t)
             t->g.stop == LVK_STOP_CANCELLED ? ", stopped by Ctrl-C" : t->g.stop == LVK_STOP_LIMIT ? ", -n reached" : "");
 }
 
-static void print_chat_json(const lvk_chat_turn *t)
+static bool print_chat_json(const lvk_chat_turn *t)
 {
+    unsigned long failures = lvk_alloc_failures();
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "text", t->text ? t->text : "");
     cJSON *gen = cJSON_AddArrayToObject(root, "generated_ids");
     for (size_t i = 0; i < t->g.n_ids; i++)
-        cJSON_AddItemToArray(gen, cJSON_CreateNumber(t->g.ids[i]));
+        add_item(gen, cJSON_CreateNumber(t->g.ids[i]));
     cJSON_AddStringToObject(root, "stop", stop_text(t->g.stop));
     cJSON_AddNumberToObject(root, "prefill_tokens", (double)t->prefill_tokens);
     cJSON *timings = cJSON_AddObjectToObject(root, "timings");
     cJSON_AddNumberToObject(timings, "prefill_s", t->g.prefill_seconds);
     cJSON_AddNumberToObject(timings, "decode_s", t->g.decode_seconds);
     cJSON_AddNumberToObject(timings, "ttft_s", t->g.first_token_seconds);
-    char *text = cJSON_Print(root);
-    if (text)
-        printf("%s\n", text);
-    cJSON_free(text);
-    cJSON_Delete(root);
+    return print_tree(root, failures);
 }
 
 /* The interactive loop; returns the exit code. */
@@ -661,17 +686,20 @@ static int chat(const options *o)
         (o->system_file && !lvk_chat_read_text_file(o->system_file, &system, &system_len, &err))) {
         fprintf(stderr, "error: %s\n", err.msg);
         lvk_chat_free(&conversation);
-        return 4;
+        return failure_code(4);
     }
     if (!lvk_model_open(&model, &params, &err)) {
         fprintf(stderr, "error: %s\n", err.msg);
         rc = 5;
     }
     lvk_chat_template tmpl = model ? lvk_model_get_info(model).cfg->chat_template : LVK_CHAT_TEMPLATE_NONE;
-    if (!rc && ((o->chat_template && !lvk_chat_template_from_name(o->chat_template, &tmpl, &err)) ||
-                !lvk_chat_session_init(&session, model, tmpl, &err))) {
+    if (!rc && o->chat_template && !lvk_chat_template_from_name(o->chat_template, &tmpl, &err)) {
         fprintf(stderr, "error: %s\n", err.msg);
         rc = 2;
+    }
+    if (!rc && !lvk_chat_session_init(&session, model, tmpl, &err)) {
+        fprintf(stderr, "error: %s\n", err.msg);
+        rc = tmpl == LVK_CHAT_TEMPLATE_NONE ? 2 : 5; /* no template: --chat-template is missing; else memory */
     }
     if (!rc && o->prompt_file) {
         /* the file's conversation, with --system / --system-file in place of its own system message */
@@ -682,17 +710,17 @@ static int chat(const options *o)
     const char *sys = system ? system : o->system;
     if (!rc && sys && !lvk_chat_session_set_system(&session, sys, system ? system_len : strlen(sys), &err)) {
         fprintf(stderr, "error: %s\n", err.msg);
-        rc = 4;
+        rc = failure_code(4);
     }
     if (!rc && o->prompt_file) {
         lvk_chat_turn t;
         if (!lvk_chat_session_reply(&session, NULL, 0, &o->gen, o->json ? NULL : stream_text, NULL, &t, &err)) {
             fprintf(stderr, "error: %s\n", err.msg);
-            rc = 4;
+            rc = failure_code(4);
         } else {
-            if (o->json)
-                print_chat_json(&t);
-            else
+            if (o->json && !print_chat_json(&t))
+                rc = 5;
+            else if (!o->json)
                 fputc('\n', stdout);
             if (!o->quiet)
                 print_turn_stats(&t);

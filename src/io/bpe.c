@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
+
 /* ---- the token table ---- */
 
 void lvk_vocab_free(lvk_vocab *v)
@@ -21,9 +23,9 @@ bool lvk_vocab_add_bytes(lvk_vocab *v, const void *data, size_t len, uint32_t *o
         size_t cap = v->arena_cap ? v->arena_cap * 2 : 65536;
         while (cap < v->arena_len + len)
             cap *= 2;
-        char *grown = realloc(v->arena, cap);
+        char *grown = lvk_realloc(v->arena, cap);
         if (!grown)
-            return lvk_fail(err, "out of memory for tokenizer text (%zu bytes)", cap);
+            return lvk_fail(err, "out of host memory for tokenizer text (%zu bytes)", cap);
         v->arena = grown;
         v->arena_cap = cap;
     }
@@ -50,9 +52,9 @@ bool lvk_vocab_map_build(lvk_vocab *v, int n, const char *name, lvk_err *err)
     size_t slots = 1024;
     while (slots < (size_t)n * 2)
         slots *= 2;
-    v->map.slots = malloc(slots * sizeof *v->map.slots);
+    v->map.slots = lvk_malloc(slots * sizeof *v->map.slots);
     if (!v->map.slots)
-        return lvk_fail(err, "out of memory for the token table");
+        return lvk_fail(err, "out of host memory for the token table");
     for (size_t i = 0; i < slots; i++)
         v->map.slots[i].id = -1;
     v->map.mask = slots - 1;
@@ -164,18 +166,18 @@ bool lvk_bpe_work_reserve(lvk_bpe_work *w, size_t n_symbols, lvk_err *err)
 {
     if (n_symbols > w->syms_cap) {
         size_t cap = n_symbols > 2 * w->syms_cap ? n_symbols : 2 * w->syms_cap; /* grow geometrically */
-        lvk_bpe_symbol *syms = realloc(w->syms, cap * sizeof *syms);
+        lvk_bpe_symbol *syms = lvk_realloc(w->syms, cap * sizeof *syms);
         if (!syms)
-            return lvk_fail(err, "out of memory for %zu BPE symbols", cap);
+            return lvk_fail(err, "out of host memory for %zu BPE symbols", cap);
         w->syms = syms;
         w->syms_cap = cap;
     }
     /* Every merge pushes at most two new pairs, on top of the n - 1 initial ones. */
     size_t heap_need = 3 * w->syms_cap + 1;
     if (heap_need > w->heap_cap) {
-        bpe_pair *heap = realloc(w->heap, heap_need * sizeof *heap);
+        bpe_pair *heap = lvk_realloc(w->heap, heap_need * sizeof *heap);
         if (!heap)
-            return lvk_fail(err, "out of memory for the BPE queue");
+            return lvk_fail(err, "out of host memory for the BPE queue");
         w->heap = heap;
         w->heap_cap = heap_need;
     }
@@ -215,9 +217,9 @@ bool lvk_id_list_push(lvk_id_list *list, int32_t id, lvk_err *err)
 {
     if (list->n == list->cap) {
         size_t cap = list->cap ? list->cap * 2 : 64;
-        int32_t *ids = realloc(list->ids, cap * sizeof *ids);
+        int32_t *ids = lvk_realloc(list->ids, cap * sizeof *ids);
         if (!ids)
-            return lvk_fail(err, "out of memory for %zu token ids", cap);
+            return lvk_fail(err, "out of host memory for %zu token ids", cap);
         list->ids = ids;
         list->cap = cap;
     }

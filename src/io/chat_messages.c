@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
 #include "base/platform.h"
 #include "base/utf8.h"
 
@@ -42,15 +43,15 @@ bool lvk_chat_add(lvk_chat *chat, lvk_chat_role role, const char *content, size_
         return lvk_fail(err, "the %s message is not valid UTF-8 (byte offset %zu)", lvk_chat_role_name(role), bad);
     if (chat->n == chat->cap) {
         size_t cap = chat->cap ? 2 * chat->cap : 8;
-        lvk_chat_message *grown = realloc(chat->messages, cap * sizeof *grown);
+        lvk_chat_message *grown = lvk_realloc(chat->messages, cap * sizeof *grown);
         if (!grown)
-            return lvk_fail(err, "out of memory for %zu chat messages", cap);
+            return lvk_fail(err, "out of host memory for %zu chat messages", cap);
         chat->messages = grown;
         chat->cap = cap;
     }
-    char *copy = malloc(len + 1);
+    char *copy = lvk_malloc(len + 1);
     if (!copy)
-        return lvk_fail(err, "out of memory for a chat message of %zu bytes", len);
+        return lvk_fail(err, "out of host memory for a chat message of %zu bytes", len);
     if (len)
         memcpy(copy, content, len);
     copy[len] = '\0';
@@ -146,7 +147,10 @@ bool lvk_chat_parse_json(const char *json, size_t len, const char *origin, lvk_c
     json += bom;
     len -= bom;
     const char *end = NULL;
+    unsigned long failures = lvk_alloc_failures();
     cJSON *root = cJSON_ParseWithLengthOpts(json, len, &end, false);
+    if (!root && lvk_alloc_failures() != failures)
+        return lvk_fail(err, "%s: out of host memory", origin);
     /* Only whitespace may follow the value (cJSON's own check wants a NUL inside len). */
     while (root && end && end < json + len && (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))
         end++;
@@ -202,10 +206,10 @@ bool lvk_chat_read_text_file(const char *path, char **text, size_t *len, lvk_err
         lvk_file_map_close(&map);
         return lvk_fail(err, "%s: not valid UTF-8 (byte offset %zu)", path, start + bad);
     }
-    *text = malloc(n - start + 1);
+    *text = lvk_malloc(n - start + 1);
     if (!*text) {
         lvk_file_map_close(&map);
-        return lvk_fail(err, "%s: out of memory reading %zu bytes", path, n - start);
+        return lvk_fail(err, "%s: out of host memory reading %zu bytes", path, n - start);
     }
     if (n > start)
         memcpy(*text, s + start, n - start);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
 #include "base/utf8.h"
 
 bool lvk_chat_template_from_name(const char *name, lvk_chat_template *out, lvk_err *err)
@@ -74,9 +75,9 @@ static bool ids_reserve(id_buf *b, size_t more, lvk_err *err)
     size_t cap = b->cap ? b->cap : 256;
     while (cap < b->n + more)
         cap *= 2;
-    int32_t *grown = realloc(b->ids, cap * sizeof *grown);
+    int32_t *grown = lvk_realloc(b->ids, cap * sizeof *grown);
     if (!grown)
-        return lvk_fail(err, "out of memory for %zu token ids", cap);
+        return lvk_fail(err, "out of host memory for %zu token ids", cap);
     b->ids = grown;
     b->cap = cap;
     return true;
@@ -101,9 +102,9 @@ static bool text_append(text_buf *t, const char *s, size_t len, lvk_err *err)
         size_t cap = t->cap ? t->cap : 256;
         while (cap < t->len + len + 1)
             cap *= 2;
-        char *grown = realloc(t->s, cap);
+        char *grown = lvk_realloc(t->s, cap);
         if (!grown)
-            return lvk_fail(err, "out of memory for %zu bytes of chat text", cap);
+            return lvk_fail(err, "out of host memory for %zu bytes of chat text", cap);
         t->s = grown;
         t->cap = cap;
     }
@@ -302,11 +303,11 @@ bool lvk_chat_render_from(lvk_chat_template t, const lvk_tokenizer *tok, const l
                         lvk_chat_template_name(t), first - 1);
     }
     *n_ids = n_all - n_before;
-    *ids = malloc((*n_ids ? *n_ids : 1) * sizeof **ids);
+    *ids = lvk_malloc((*n_ids ? *n_ids : 1) * sizeof **ids);
     if (!*ids) {
         free(all);
         *n_ids = 0;
-        return lvk_fail(err, "out of memory for %zu token ids", n_all - n_before);
+        return lvk_fail(err, "out of host memory for %zu token ids", n_all - n_before);
     }
     if (*n_ids)
         memcpy(*ids, all + n_before, *n_ids * sizeof **ids);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
 #include "io/crc32.h"
 
 static bool bytes_equal_str(const char *bytes, size_t len, const char *s)
@@ -241,9 +242,9 @@ static bool grow(void **array, int *cap, int need, size_t elem_size, lvk_err *er
     int new_cap = *cap ? *cap * 2 : 64;
     while (new_cap < need)
         new_cap *= 2;
-    void *p = realloc(*array, (size_t)new_cap * elem_size);
+    void *p = lvk_realloc(*array, (size_t)new_cap * elem_size);
     if (!p)
-        return lvk_fail(err, "out of memory indexing the checkpoint");
+        return lvk_fail(err, "out of host memory indexing the checkpoint");
     *array = p;
     *cap = new_cap;
     return true;
@@ -299,9 +300,9 @@ static bool start_tensor(index_builder *b, const value_record *v, lvk_dtype dtyp
         return false;
     lvk_ckpt_tensor *t = &ck->tensors[ck->n_tensors];
     memset(t, 0, sizeof *t);
-    t->name = malloc((size_t)v->tag_len + 1);
+    t->name = lvk_malloc((size_t)v->tag_len + 1);
     if (!t->name)
-        return lvk_fail(b->w.err, "out of memory indexing the checkpoint");
+        return lvk_fail(b->w.err, "out of host memory indexing the checkpoint");
     memcpy(t->name, v->tag, (size_t)v->tag_len);
     t->name[v->tag_len] = '\0';
     ck->n_tensors++; /* counted now so that close frees the name on any later failure */
@@ -380,9 +381,9 @@ static int compare_names(const void *a, const void *b)
 static bool build_name_index(lvk_ckpt *ck, const char *file, lvk_err *err)
 {
     size_t count = ck->n_tensors > 0 ? (size_t)ck->n_tensors : 1;
-    ck->by_name = malloc(count * sizeof(name_index));
+    ck->by_name = lvk_malloc(count * sizeof(name_index));
     if (!ck->by_name)
-        return lvk_fail(err, "out of memory indexing the checkpoint");
+        return lvk_fail(err, "out of host memory indexing the checkpoint");
     for (int i = 0; i < ck->n_tensors; i++) {
         ck->by_name[i].name = ck->tensors[i].name;
         ck->by_name[i].index = i;
@@ -504,9 +505,9 @@ bool lvk_ckpt_parse_memory(lvk_ckpt *ck, const uint8_t *data, uint64_t size, con
                            const lvk_ckpt_options *opt, lvk_err *err)
 {
     memset(ck, 0, sizeof *ck);
-    ck->path = malloc(strlen(name) + 1);
+    ck->path = lvk_malloc(strlen(name) + 1);
     if (!ck->path)
-        return lvk_fail(err, "out of memory");
+        return lvk_fail(err, "out of host memory");
     strcpy(ck->path, name);
     ck->data = data;
     if (!index_data(ck, size, name, opt, err)) {
@@ -519,9 +520,9 @@ bool lvk_ckpt_parse_memory(lvk_ckpt *ck, const uint8_t *data, uint64_t size, con
 bool lvk_ckpt_open(lvk_ckpt *ck, const char *path, const lvk_ckpt_options *opt, lvk_err *err)
 {
     memset(ck, 0, sizeof *ck);
-    ck->path = malloc(strlen(path) + 1);
+    ck->path = lvk_malloc(strlen(path) + 1);
     if (!ck->path)
-        return lvk_fail(err, "out of memory");
+        return lvk_fail(err, "out of host memory");
     strcpy(ck->path, path);
     if (!lvk_file_map_open(&ck->map, path, err)) {
         lvk_ckpt_close(ck);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
 #include "base/platform.h"
 #include "io/ckpt.h"
 #include "io/llama_layout.h"
@@ -154,7 +155,10 @@ bool lvk_config_validate(const lvk_model_config *cfg, const char *origin, lvk_er
 bool lvk_config_parse(const char *json, const char *origin, lvk_model_config *cfg, lvk_err *err)
 {
     memset(cfg, 0, sizeof *cfg);
+    unsigned long failures = lvk_alloc_failures();
     cJSON *root = cJSON_Parse(json);
+    if (!root && lvk_alloc_failures() != failures)
+        return lvk_fail(err, "%s: out of host memory", origin);
     if (!root) {
         const char *where = cJSON_GetErrorPtr();
         long at = where && where >= json ? (long)(where - json) : 0;
@@ -201,10 +205,10 @@ bool lvk_config_load(const char *path, lvk_model_config *cfg, lvk_err *err)
     if (!f)
         return lvk_fail(err, "%s: cannot open the config file", path);
     enum { MAX_CONFIG = 1 << 20 };
-    char *text = malloc(MAX_CONFIG + 1);
+    char *text = lvk_malloc(MAX_CONFIG + 1);
     if (!text) {
         fclose(f);
-        return lvk_fail(err, "out of memory");
+        return lvk_fail(err, "out of host memory");
     }
     size_t n = fread(text, 1, MAX_CONFIG + 1, f);
     fclose(f);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
 #include "base/platform.h"
 
 static const char magic_done[8] = {'L', 'V', 'K', 'K', 'L', 'B', 'A', 'S'};
@@ -39,8 +40,8 @@ static bool alloc_position(lvk_kl_base *b, const char *path, const lvk_kl_base_h
     b->path = path;
     b->header = *h;
     b->done = 0;
-    b->bytes = malloc((size_t)h->vocab * 4);
-    return b->bytes ? true : lvk_fail(err, "%s: out of memory", path);
+    b->bytes = lvk_malloc((size_t)h->vocab * 4);
+    return b->bytes ? true : lvk_fail(err, "%s: out of host memory", path);
 }
 
 bool lvk_kl_base_create(lvk_kl_base *b, const char *path, const lvk_kl_base_header *h, lvk_err *err)

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
 #include "base/platform.h"
 #include "base/utf8.h"
 #include "io/tokenizer_spm.h"
@@ -42,9 +43,9 @@ static bool collect_special_ids(lvk_tokenizer *tok, lvk_err *err)
         if ((k == LVK_TOKEN_CONTROL || k == LVK_TOKEN_UNKNOWN || k == LVK_TOKEN_SPECIAL) && tok->vocab.tokens[id].text_len)
             n++;
     }
-    tok->special_ids = malloc((n ? n : 1) * sizeof *tok->special_ids);
+    tok->special_ids = lvk_malloc((n ? n : 1) * sizeof *tok->special_ids);
     if (!tok->special_ids)
-        return lvk_fail(err, "out of memory");
+        return lvk_fail(err, "out of host memory");
     for (int id = 0; id < tok->n_vocab; id++) {
         uint8_t k = tok->vocab.tokens[id].kind;
         if ((k == LVK_TOKEN_CONTROL || k == LVK_TOKEN_UNKNOWN || k == LVK_TOKEN_SPECIAL) && tok->vocab.tokens[id].text_len)
@@ -57,9 +58,9 @@ bool lvk_tokenizer_load_memory(lvk_tokenizer **out, lvk_tokenizer_type type, con
                                const char *name, lvk_err *err)
 {
     *out = NULL;
-    lvk_tokenizer *tok = calloc(1, sizeof *tok);
+    lvk_tokenizer *tok = lvk_calloc(1, sizeof *tok);
     if (!tok)
-        return lvk_fail(err, "out of memory");
+        return lvk_fail(err, "out of host memory");
     tok->type = type;
     tok->bos_id = tok->eos_id = tok->unk_id = -1;
     bool ok = type == LVK_TOKENIZER_SPM ? lvk_spm_load(tok, data, size, name, err)
@@ -290,9 +291,9 @@ bool lvk_tokenizer_decode(const lvk_tokenizer *tok, const int32_t *ids, size_t n
     *text = NULL;
     *len = 0;
     size_t cap = 64, used = 0;
-    char *buf = malloc(cap);
+    char *buf = lvk_malloc(cap);
     if (!buf)
-        return lvk_fail(err, "out of memory");
+        return lvk_fail(err, "out of host memory");
     lvk_detokenizer d;
     lvk_detokenizer_init(&d, tok);
     char chunk[LVK_DETOK_MAX_OUT];
@@ -311,10 +312,10 @@ bool lvk_tokenizer_decode(const lvk_tokenizer *tok, const int32_t *ids, size_t n
         if (used + got + 1 > cap) {
             while (used + got + 1 > cap)
                 cap *= 2;
-            char *grown = realloc(buf, cap);
+            char *grown = lvk_realloc(buf, cap);
             if (!grown) {
                 free(buf);
-                return lvk_fail(err, "out of memory decoding %zu ids", n);
+                return lvk_fail(err, "out of host memory decoding %zu ids", n);
             }
             buf = grown;
         }

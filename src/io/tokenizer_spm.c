@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
 #include "base/utf8.h"
 
 #define SPACE_SYMBOL "\xE2\x96\x81" /* U+2581 '▁' */
@@ -340,9 +341,9 @@ bool lvk_spm_load(lvk_tokenizer *tok, const uint8_t *data, size_t size, const ch
         return false;
     if (n_pieces > (1u << 24))
         return lvk_fail(err, "%s: %zu pieces is more than supported", name, n_pieces);
-    tok->vocab.tokens = calloc(n_pieces ? n_pieces : 1, sizeof *tok->vocab.tokens);
+    tok->vocab.tokens = lvk_calloc(n_pieces ? n_pieces : 1, sizeof *tok->vocab.tokens);
     if (!tok->vocab.tokens)
-        return lvk_fail(err, "out of memory for %zu pieces", n_pieces);
+        return lvk_fail(err, "out of host memory for %zu pieces", n_pieces);
 
     r.p = data;
     while (pb_next(&r, &f, &at_end, err)) {
@@ -366,9 +367,9 @@ bool lvk_spm_load(lvk_tokenizer *tok, const uint8_t *data, size_t size, const ch
         if (is_user_defined(&tok->vocab.tokens[id]))
             tok->n_user_defined++;
     if (tok->n_user_defined) {
-        tok->user_defined = malloc(tok->n_user_defined * sizeof *tok->user_defined);
+        tok->user_defined = lvk_malloc(tok->n_user_defined * sizeof *tok->user_defined);
         if (!tok->user_defined)
-            return lvk_fail(err, "out of memory");
+            return lvk_fail(err, "out of host memory");
         size_t k = 0;
         for (int id = 0; id < tok->n_vocab; id++)
             if (is_user_defined(&tok->vocab.tokens[id]))
@@ -465,9 +466,9 @@ bool lvk_spm_encode(const lvk_tokenizer *tok, const char *text, size_t len, lvk_
 {
     if (len > (SIZE_MAX / 3) - 3 || len > UINT32_MAX / 4)
         return lvk_fail(err, "encode: text of %zu bytes is too long", len);
-    char *norm = malloc(3 * (len + 1));
+    char *norm = lvk_malloc(3 * (len + 1));
     if (!norm)
-        return lvk_fail(err, "out of memory normalizing %zu bytes", len);
+        return lvk_fail(err, "out of host memory normalizing %zu bytes", len);
     size_t n = normalize(tok, text, len, norm);
 
     /* Split into characters (user-defined pieces whole); merge word by word when that is exact

@@ -11,6 +11,7 @@
 
 #include <pcre2.h>
 
+#include "base/alloc.h"
 
 /* Meta's LLaMA-3 pre-tokenizer pattern (llama/tokenizer.py):
  *   (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
@@ -172,9 +173,9 @@ bool lvk_tiktoken_load(lvk_tokenizer *tok, const uint8_t *data, size_t size, con
     size_t n_lines = count_lines(data, size);
     if (n_lines > (1u << 24))
         return lvk_fail(err, "%s: %zu lines is more than supported", name, n_lines);
-    tok->vocab.tokens = calloc(n_lines + N_SPECIAL, sizeof *tok->vocab.tokens);
+    tok->vocab.tokens = lvk_calloc(n_lines + N_SPECIAL, sizeof *tok->vocab.tokens);
     if (!tok->vocab.tokens)
-        return lvk_fail(err, "out of memory for %zu tokens", n_lines);
+        return lvk_fail(err, "out of host memory for %zu tokens", n_lines);
     size_t line_no = 0;
     for (const uint8_t *p = data, *end = data + size; p < end;) {
         const uint8_t *nl = memchr(p, '\n', (size_t)(end - p));
@@ -247,7 +248,7 @@ bool lvk_tiktoken_encode(const lvk_tokenizer *tok, const char *text, size_t len,
     pcre2_code *re = tok->regex;
     pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
     if (!md)
-        return lvk_fail(err, "out of memory for regex match data");
+        return lvk_fail(err, "out of host memory for regex match data");
     lvk_bpe_work w = {0};
     bool ok = true;
     size_t pos = 0;

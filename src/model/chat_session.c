@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
 #include "model/sequence.h"
 
 bool lvk_chat_session_init(lvk_chat_session *s, lvk_model *m, lvk_chat_template t, lvk_err *err)
@@ -58,7 +59,7 @@ static bool turn_input(lvk_chat_session *s, int32_t **ids, size_t *n, lvk_err *e
     if (!lvk_chat_render_from(s->tmpl, tok, s->chat.messages, s->chat.n, s->n_in_cache, true, &r, &nr, err))
         return false;
     size_t extra = s->n_in_cache > 0 && s->need_end ? 1 : 0;
-    *ids = malloc((nr + extra + 1) * sizeof **ids);
+    *ids = lvk_malloc((nr + extra + 1) * sizeof **ids);
     if (!*ids) {
         free(r);
         return lvk_fail(err, "out of host memory");
@@ -88,7 +89,7 @@ static void collect(void *user, const char *text, size_t len)
         c->on_text(c->user, text, len);
     if (c->len + len + 1 > c->cap) {
         size_t cap = (c->cap + len + 1) * 2;
-        char *nb = realloc(c->buf, cap);
+        char *nb = lvk_realloc(c->buf, cap);
         if (!nb) {
             c->failed = true;
             return;
@@ -165,7 +166,11 @@ bool lvk_chat_session_reply(lvk_chat_session *s, const char *user_text, size_t l
         s->seq->pending = s->stop_ids[0];
     if (!lvk_chat_add(&s->chat, LVK_CHAT_ASSISTANT, c.buf ? c.buf : "", c.len, err)) {
         free(c.buf);
+        free(out->g.ids);
+        out->g.ids = NULL;
         forget_cache(s);
+        if (user_text) /* as above: the conversation is as before */
+            lvk_chat_remove(&s->chat, s->chat.n - 1, 1);
         return false;
     }
     s->n_in_cache = s->chat.n;

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
 #include "base/platform.h"
 
 static bool is_stop(const lvk_model_config *cfg, const lvk_generate_params *p, int32_t id)
@@ -31,9 +32,9 @@ bool lvk_generate(lvk_llama *m, lvk_sequence *s, const lvk_tokenizer *tok, const
     size_t room = s->max_seq - s->n_past - n_input;
     size_t limit = p->n_predict >= 0 && (size_t)p->n_predict < room ? (size_t)p->n_predict : room;
     /* input = the pending token + the prompt; history = prompt + generated, for the repetition penalty */
-    int32_t *input = malloc(n_input * sizeof *input);
-    int32_t *history = malloc((n_prompt + limit + 1) * sizeof *history);
-    float *logits = malloc((size_t)m->cfg.vocab_size * sizeof *logits);
+    int32_t *input = lvk_malloc(n_input * sizeof *input);
+    int32_t *history = lvk_malloc((n_prompt + limit + 1) * sizeof *history);
+    float *logits = lvk_malloc((size_t)m->cfg.vocab_size * sizeof *logits);
     if (!input || !history || !logits) {
         free(input), free(history), free(logits);
         lvk_sampler_free(&sampler);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
 #include "base/fault.h"
 #include "base/log.h"
 #include "base/platform.h"
@@ -330,7 +331,10 @@ bool lvk_llama_load(lvk_llama *m, lvk_device *d, const lvk_model_config *cfg, co
         forced.weights = LVK_WEIGHTS_STORED;
         forced.vram = UINT64_MAX;
         lvk_memory_plan_free(&plan);
-        lvk_llama_plan(d, cfg, ck, &forced, &plan, err);
+        if (!lvk_llama_plan(d, cfg, ck, &forced, &plan, err)) { /* only when out of host memory */
+            lvk_memory_plan_free(&plan);
+            return false;
+        }
     }
     if (plan.notes[0])
         lvk_info("memory: %s", plan.notes);
@@ -339,9 +343,11 @@ bool lvk_llama_load(lvk_llama *m, lvk_device *d, const lvk_model_config *cfg, co
     if (m->max_batch > m->max_seq)
         m->max_batch = m->max_seq;
 
-    m->layers = calloc((size_t)cfg->n_layers, sizeof *m->layers);
-    if (!m->layers)
+    m->layers = lvk_calloc((size_t)cfg->n_layers, sizeof *m->layers);
+    if (!m->layers) {
+        lvk_memory_plan_free(&plan);
         return lvk_fail(err, "out of host memory");
+    }
     lvk_arena_init(d, &m->scratch, LVK_MEM_DEVICE);
     m->profiling = opt && opt->profile && d->info->timestamps;
     bool ok = lvk_kernels_init(&m->k, d, err) && lvk_transfer_init(d, &m->xfer, 16u << 20, err) &&

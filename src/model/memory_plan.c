@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
 #include "io/llama_layout.h"
 #include "model/llama.h"
 #include "model/sequence.h"
@@ -161,7 +162,7 @@ bool lvk_memory_plan_make(const lvk_plan_request *r, lvk_memory_plan *p, lvk_err
 {
     memset(p, 0, sizeof *p);
     p->n_tensors = lvk_llama_tensor_count(r->cfg);
-    p->tensors = calloc((size_t)p->n_tensors, sizeof *p->tensors);
+    p->tensors = lvk_calloc((size_t)p->n_tensors, sizeof *p->tensors);
     if (!p->tensors)
         return lvk_fail(err, "out of host memory");
     p->n_sequences = r->n_sequences ? r->n_sequences : 1;

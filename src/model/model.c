@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
 #include "base/log.h"
 
 struct lvk_model {
@@ -73,7 +74,7 @@ bool lvk_model_plan(const lvk_open_params *p, lvk_memory_plan *plan, lvk_err *er
 bool lvk_model_open(lvk_model **out, const lvk_open_params *p, lvk_err *err)
 {
     *out = NULL;
-    lvk_model *m = calloc(1, sizeof *m);
+    lvk_model *m = lvk_calloc(1, sizeof *m);
     if (!m)
         return lvk_fail(err, "out of host memory");
     if (!(m->have_files = lvk_model_files_open(&m->files, &p->files, err)))

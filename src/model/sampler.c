@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
+
 lvk_sampler_params lvk_sampler_defaults(void)
 {
     lvk_sampler_params p = {
@@ -33,8 +35,8 @@ bool lvk_sampler_init(lvk_sampler *s, const lvk_sampler_params *p, uint32_t voca
         return lvk_fail(err, "sampling: need temperature >= 0, top-k >= 0, 0 < top-p <= 1, repeat penalty > 0");
     s->rng = p->seed;
     s->vocab_size = vocab_size;
-    s->cand = malloc(vocab_size * sizeof *s->cand);
-    s->prob = malloc(vocab_size * sizeof *s->prob);
+    s->cand = lvk_malloc(vocab_size * sizeof *s->cand);
+    s->prob = lvk_malloc(vocab_size * sizeof *s->prob);
     if (!s->cand || !s->prob) {
         lvk_sampler_free(s);
         return lvk_fail(err, "out of host memory");

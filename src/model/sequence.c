@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
+
 uint64_t lvk_sequence_cache_bytes(const lvk_model_config *cfg, uint32_t max_seq)
 {
     uint64_t kv_dim = (uint64_t)cfg->dim / (uint64_t)cfg->n_heads * (uint64_t)cfg->n_kv_heads;
@@ -14,7 +16,7 @@ bool lvk_sequence_create(lvk_llama *m, uint32_t max_seq, lvk_sequence **out, lvk
     *out = NULL;
     if (max_seq == 0)
         max_seq = m->max_seq;
-    lvk_sequence *s = calloc(1, sizeof *s);
+    lvk_sequence *s = lvk_calloc(1, sizeof *s);
     if (!s)
         return lvk_fail(err, "out of host memory");
     s->id = ++m->next_seq_id;
@@ -22,10 +24,10 @@ bool lvk_sequence_create(lvk_llama *m, uint32_t max_seq, lvk_sequence **out, lvk
     s->pending = -1;
     s->n_layers = m->cfg.n_layers;
     lvk_arena_init(m->d, &s->scratch, LVK_MEM_DEVICE);
-    s->k_cache = calloc((size_t)s->n_layers, sizeof *s->k_cache);
-    s->v_cache = calloc((size_t)s->n_layers, sizeof *s->v_cache);
-    s->kv_store = calloc((size_t)s->n_layers, sizeof *s->kv_store);
-    s->attn = calloc((size_t)s->n_layers, sizeof *s->attn);
+    s->k_cache = lvk_calloc((size_t)s->n_layers, sizeof *s->k_cache);
+    s->v_cache = lvk_calloc((size_t)s->n_layers, sizeof *s->v_cache);
+    s->kv_store = lvk_calloc((size_t)s->n_layers, sizeof *s->kv_store);
+    s->attn = lvk_calloc((size_t)s->n_layers, sizeof *s->attn);
     bool ok = s->k_cache && s->v_cache && s->kv_store && s->attn;
     if (!ok)
         lvk_fail(err, "out of host memory");

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
 #include "base/platform.h"
 #include "io/llama_layout.h"
 #include "model/memory_plan.h"
@@ -179,7 +180,7 @@ static bool upload_tensor(lvk_weights *w, lvk_device *d, lvk_transfer *xfer, qua
         uint64_t bytes = n * row_bytes;
         const uint8_t *src = lvk_ckpt_peek(ck, t, r * row_bytes, bytes);
         if (!src) {
-            if (!bounce && !(bounce = malloc((size_t)rows_per_piece * row_bytes)))
+            if (!bounce && !(bounce = lvk_malloc((size_t)rows_per_piece * row_bytes)))
                 ok = lvk_fail(err, "out of host memory");
             ok = ok && lvk_ckpt_read(ck, t, r * row_bytes, bytes, bounce, err);
             src = bounce;
@@ -209,7 +210,7 @@ bool lvk_weights_upload(lvk_weights *w, lvk_device *d, lvk_transfer *xfer, const
     memset(w, 0, sizeof *w);
     lvk_arena_init(d, &w->arena, LVK_MEM_DEVICE);
     lvk_arena_init(d, &w->host_arena, LVK_MEM_HOST);
-    w->layers = calloc((size_t)c->n_layers, sizeof *w->layers);
+    w->layers = lvk_calloc((size_t)c->n_layers, sizeof *w->layers);
     if (!w->layers)
         return lvk_fail(err, "out of host memory");
     w->n_layers = c->n_layers;

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
+
 struct lvk_cached_pipeline {
     const uint32_t *spirv;
     int n_spec;
@@ -48,7 +50,7 @@ const lvk_pipeline *lvk_kernels_pipeline(lvk_kernels *k, const lvk_pipeline_desc
             return k->pipelines[i].pipeline;
     if (k->n_pipelines == k->cap_pipelines) {
         int cap = k->cap_pipelines ? 2 * k->cap_pipelines : 16;
-        struct lvk_cached_pipeline *np = realloc(k->pipelines, (size_t)cap * sizeof *np);
+        struct lvk_cached_pipeline *np = lvk_realloc(k->pipelines, (size_t)cap * sizeof *np);
         if (!np) {
             lvk_fail(err, "out of host memory");
             return NULL;
@@ -56,7 +58,7 @@ const lvk_pipeline *lvk_kernels_pipeline(lvk_kernels *k, const lvk_pipeline_desc
         k->pipelines = np;
         k->cap_pipelines = cap;
     }
-    lvk_pipeline *p = calloc(1, sizeof *p);
+    lvk_pipeline *p = lvk_calloc(1, sizeof *p);
     if (!p) {
         lvk_fail(err, "out of host memory");
         return NULL;

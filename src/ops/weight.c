@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
+
 uint64_t lvk_weight_max_chunk_bytes(const lvk_device *d, const lvk_arena *a)
 {
     uint64_t limit = d->info->max_storage_buffer_range;
@@ -123,7 +125,7 @@ bool lvk_weight_upload_rows(lvk_device *d, lvk_transfer *t, const lvk_weight *w,
             ok = lvk_upload(d, t, &ch->view, offset, p, (VkDeviceSize)n * row_bytes, err);
         } else {
             /* Rows with a pad: spread them out one row at a time through a small buffer. */
-            if (!padded && !(padded = calloc(1, w->row_stride)))
+            if (!padded && !(padded = lvk_calloc(1, w->row_stride)))
                 return lvk_fail(err, "out of host memory");
             for (uint32_t r = 0; ok && r < n; r++) {
                 memcpy(padded, p + (size_t)r * row_bytes, row_bytes);

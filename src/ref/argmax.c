@@ -3,6 +3,8 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "base/alloc.h"
+
 bool lvk_ref_rank_better(float av, uint32_t ai, float bv, uint32_t bi)
 {
     bool a_nan = isnan(av), b_nan = isnan(bv);
@@ -38,7 +40,7 @@ static int compare_rank(const void *pa, const void *pb)
 
 bool lvk_ref_topk(const float *logits, uint32_t n, uint32_t kk, uint32_t *index, float *value)
 {
-    entry *all = malloc((size_t)n * sizeof *all);
+    entry *all = lvk_malloc((size_t)n * sizeof *all);
     if (!all)
         return false;
     for (uint32_t i = 0; i < n; i++)

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "base/alloc.h"
 #include "base/half.h"
 
 void lvk_ref_kv_store(const float *src, uint16_t *cache, uint32_t n_tokens, uint32_t row, uint32_t pos0)
@@ -17,8 +18,8 @@ void lvk_ref_attention(const float *q, const uint16_t *k_cache, const uint16_t *
     uint32_t group = n_heads / n_kv_heads;
     size_t row = (size_t)n_kv_heads * head_dim;
     double scale = 1.0 / sqrt((double)head_dim);
-    double *score = malloc(((size_t)pos0 + n_tokens) * sizeof(double));
-    float *f16 = malloc(65536 * sizeof(float)); /* every fp16 value: the cache is read ~n_heads times over */
+    double *score = lvk_malloc(((size_t)pos0 + n_tokens) * sizeof(double));
+    float *f16 = lvk_malloc(65536 * sizeof(float)); /* every fp16 value: the cache is read ~n_heads times over */
     if (!score || !f16) {
         free(score);
         free(f16);

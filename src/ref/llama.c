@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
 #include "base/half.h"
 
 typedef struct layer_weights {
@@ -226,9 +227,9 @@ bool lvk_ref_llama_create(lvk_ref_llama **out, const lvk_model_config *cfg, cons
         return false;
     if (max_seq == 0)
         return lvk_fail(err, "reference model: max_seq must be at least 1");
-    lvk_ref_llama *m = calloc(1, sizeof *m);
+    lvk_ref_llama *m = lvk_calloc(1, sizeof *m);
     if (!m)
-        return lvk_fail(err, "reference model: out of memory");
+        return lvk_fail(err, "reference model: out of host memory");
     m->cfg = *cfg;
     m->ck = ck;
     m->head_dim = cfg->dim / cfg->n_heads;
@@ -237,17 +238,17 @@ bool lvk_ref_llama_create(lvk_ref_llama **out, const lvk_model_config *cfg, cons
 
     uint64_t cache_elems = (uint64_t)cfg->n_layers * max_seq * (uint64_t)m->kv_dim;
     int widest = cfg->dim > cfg->ffn_dim ? cfg->dim : cfg->ffn_dim;
-    m->layers = calloc((size_t)cfg->n_layers, sizeof *m->layers);
-    m->row_bytes = malloc((size_t)widest * 4);
-    m->row = malloc((size_t)widest * sizeof(double));
-    m->f16_table = malloc(65536 * sizeof(float));
+    m->layers = lvk_calloc((size_t)cfg->n_layers, sizeof *m->layers);
+    m->row_bytes = lvk_malloc((size_t)widest * 4);
+    m->row = lvk_malloc((size_t)widest * sizeof(double));
+    m->f16_table = lvk_malloc(65536 * sizeof(float));
     if (cache_elems <= SIZE_MAX / sizeof(double)) {
-        m->k_cache = malloc((size_t)cache_elems * sizeof(double));
-        m->v_cache = malloc((size_t)cache_elems * sizeof(double));
+        m->k_cache = lvk_malloc((size_t)cache_elems * sizeof(double));
+        m->v_cache = lvk_malloc((size_t)cache_elems * sizeof(double));
     }
     if (!m->layers || !m->row_bytes || !m->row || !m->f16_table || !m->k_cache || !m->v_cache) {
         lvk_ref_llama_free(m);
-        return lvk_fail(err, "reference model: out of memory for a KV cache of %u positions (%.1f MiB, fp64)", max_seq,
+        return lvk_fail(err, "reference model: out of host memory for a KV cache of %u positions (%.1f MiB, fp64)", max_seq,
                         2.0 * (double)cache_elems * sizeof(double) / 1048576.0);
     }
     for (uint32_t h = 0; h < 65536; h++)
@@ -307,7 +308,7 @@ static bool scratch_alloc(scratch *s, const lvk_ref_llama *m, uint32_t n)
     memset(s, 0, sizeof *s);
     if (per_token > (SIZE_MAX / sizeof(double) - m->max_seq) / n)
         return false;
-    double *all = malloc((per_token * n + m->max_seq) * sizeof(double));
+    double *all = lvk_malloc((per_token * n + m->max_seq) * sizeof(double));
     if (!all)
         return false;
     s->h = all;
@@ -398,7 +399,7 @@ bool lvk_ref_llama_forward(lvk_ref_llama *m, const int32_t *ids, uint32_t n, uin
 
     scratch s;
     if (!scratch_alloc(&s, m, n))
-        return lvk_fail(err, "reference forward: out of memory for %u tokens", n);
+        return lvk_fail(err, "reference forward: out of host memory for %u tokens", n);
     int dim = m->cfg.dim;
     bool ok = true;
     for (uint32_t t = 0; ok && t < n; t++) {

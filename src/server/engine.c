@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
 #include "base/platform.h"
 #include "io/tokenizer.h"
 #include "model/sequence.h"
@@ -45,7 +46,7 @@ static bool append(lvk_job *j, const char *s, size_t n)
 {
     if (j->len + n + 1 > j->cap) {
         size_t cap = (j->len + n + 1) * 2;
-        char *nt = realloc(j->text, cap);
+        char *nt = lvk_realloc(j->text, cap);
         if (!nt)
             return false;
         j->text = nt;
@@ -313,7 +314,7 @@ bool lvk_engine_start(lvk_engine **out, lvk_model *m, const lvk_engine_params *p
     *out = NULL;
     if (p->slots < 1 || p->slots > LVK_STEP_MAX_SEQS)
         return lvk_fail(err, "--parallel %u: between 1 and %d slots", p->slots, LVK_STEP_MAX_SEQS);
-    lvk_engine *e = calloc(1, sizeof *e);
+    lvk_engine *e = lvk_calloc(1, sizeof *e);
     if (!e)
         return lvk_fail(err, "out of host memory");
     lvk_model_info info = lvk_model_get_info(m);
@@ -343,7 +344,7 @@ bool lvk_engine_start(lvk_engine **out, lvk_model *m, const lvk_engine_params *p
     }
     for (uint32_t i = 0; ok && i < e->n_slots; i++) {
         slot *s = &e->slots[i];
-        s->logits = malloc((size_t)e->vocab * sizeof *s->logits);
+        s->logits = lvk_malloc((size_t)e->vocab * sizeof *s->logits);
         s->result.logits = s->logits;
         ok = s->logits ? lvk_model_new_sequence(m, &s->seq, err) : lvk_fail(err, "out of host memory");
     }
@@ -413,7 +414,7 @@ bool lvk_job_wait(lvk_engine *e, lvk_job *j, uint32_t ms, char **text, size_t *l
         lvk_cond_wait_ms(&e->news, &e->mu, ms);
     if (j->ready > j->taken) {
         size_t n = j->ready - j->taken;
-        *text = malloc(n + 1);
+        *text = lvk_malloc(n + 1);
         if (*text) {
             memcpy(*text, j->text + j->taken, n);
             (*text)[n] = '\0';

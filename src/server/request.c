@@ -8,6 +8,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "base/alloc.h"
 #include "base/utf8.h"
 
 bool lvk_request_fail(lvk_request_error *e, int status, const char *type, const char *code, const char *param,
@@ -56,7 +57,7 @@ static bool copy_text(const cJSON *v, const char *param, char **out, size_t *len
     size_t n = strlen(s), bad = 0;
     if (!lvk_utf8_validate((const uint8_t *)s, n, &bad))
         return BAD(param, "'%s' is not valid UTF-8 (byte %zu)", param, bad);
-    *out = malloc(n + 1);
+    *out = lvk_malloc(n + 1);
     if (!*out)
         return lvk_request_fail(e, 500, "server_error", NULL, param, "out of host memory");
     memcpy(*out, s, n + 1);
@@ -212,9 +213,12 @@ bool lvk_request_parse(lvk_request_kind kind, const char *body, size_t len, lvk_
     out->kind = kind;
     lvk_chat_init(&out->chat);
     const char *end = NULL;
+    unsigned long failures = lvk_alloc_failures();
     cJSON *root = cJSON_ParseWithLengthOpts(body, len, &end, false);
     bool ok;
-    if (!root) {
+    if (!root && lvk_alloc_failures() != failures) {
+        ok = lvk_request_fail(e, 500, "server_error", NULL, NULL, "out of host memory");
+    } else if (!root) {
         size_t at = end && end >= body && end <= body + len ? (size_t)(end - body) : 0;
         ok = BAD(NULL, "the request body is not valid JSON (near byte %zu)", at);
     } else {

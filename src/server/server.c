@@ -8,6 +8,7 @@
 #include <cjson/cJSON.h>
 #include <civetweb.h>
 
+#include "base/alloc.h"
 #include "base/log.h"
 #include "base/platform.h"
 #include "base/thread.h"
@@ -141,7 +142,7 @@ static int read_body(lvk_server *s, struct mg_connection *c, char **body, size_t
     snprintf(msg, sizeof msg, "the request body is larger than the server's limit of %zu bytes", limit);
     if (ri->content_length > 0 && (unsigned long long)ri->content_length > limit)
         return fail(c, 413, "invalid_request_error", "request_too_large", NULL, NULL, msg);
-    char *buf = malloc(limit + 1);
+    char *buf = lvk_malloc(limit + 1);
     if (!buf)
         return fail(c, 500, "server_error", NULL, NULL, NULL, "out of host memory");
     size_t n = 0;
@@ -182,6 +183,13 @@ static int on_health(struct mg_connection *c, void *cbdata)
     return send_json(c, ready ? 200 : 503, root, ready ? NULL : "Retry-After: 5\r\n");
 }
 
+/* cJSON_AddItemToArray, freeing the item when it cannot be added (the array is NULL: out of host memory) */
+static void add_item(cJSON *array, cJSON *item)
+{
+    if (!cJSON_AddItemToArray(array, item))
+        cJSON_Delete(item);
+}
+
 static int on_models(struct mg_connection *c, void *cbdata)
 {
     lvk_server *s = cbdata;
@@ -198,7 +206,7 @@ static int on_models(struct mg_connection *c, void *cbdata)
     cJSON_AddNumberToObject(m, "created", 0);
     cJSON_AddStringToObject(m, "owned_by", "llama-vk");
     cJSON_AddNumberToObject(m, "context_length", s->context);
-    cJSON_AddItemToArray(data, m);
+    add_item(data, m);
     return send_json(c, 200, root, NULL);
 }
 
@@ -292,12 +300,12 @@ static cJSON *choice(const lvk_request *r, const char *text, size_t len, const c
         cJSON *m = cJSON_AddObjectToObject(ch, chunk ? "delta" : "message");
         if (!chunk || first)
             cJSON_AddStringToObject(m, "role", "assistant");
-        if (text || !chunk)
-            cJSON_AddItemToObject(m, "content", str);
-        else
-            cJSON_Delete(str);
+        if ((text || !chunk) && cJSON_AddItemToObject(m, "content", str))
+            str = NULL; /* m has it (m is NULL when out of host memory) */
+        cJSON_Delete(str);
     } else {
-        cJSON_AddItemToObject(ch, "text", str);
+        if (!cJSON_AddItemToObject(ch, "text", str))
+            cJSON_Delete(str);
         cJSON_AddNullToObject(ch, "logprobs");
     }
     if (finish)
@@ -340,7 +348,7 @@ static int stream_answer(lvk_server *s, struct mg_connection *c, const lvk_reque
         if (alive && text) {
             cJSON *root = answer_head(s, r, id, true);
             cJSON *choices = cJSON_AddArrayToObject(root, "choices");
-            cJSON_AddItemToArray(choices, choice(r, text, len, NULL, true, first));
+            add_item(choices, choice(r, text, len, NULL, true, first));
             first = false;
             alive = send_event(c, root);
             quiet_since = lvk_now();
@@ -367,7 +375,7 @@ static int stream_answer(lvk_server *s, struct mg_connection *c, const lvk_reque
     } else {
         cJSON *root = answer_head(s, r, id, true);
         cJSON *choices = cJSON_AddArrayToObject(root, "choices");
-        cJSON_AddItemToArray(choices, choice(r, NULL, 0, finish_name(j->finish), true, first));
+        add_item(choices, choice(r, NULL, 0, finish_name(j->finish), true, first));
         add_usage(root, j);
         send_event(c, root);
     }
@@ -389,7 +397,7 @@ static int whole_answer(lvk_server *s, struct mg_connection *c, const lvk_reques
         return fail(c, 500, "server_error", NULL, NULL, NULL, j->error);
     cJSON *root = answer_head(s, r, id, false);
     cJSON *choices = cJSON_AddArrayToObject(root, "choices");
-    cJSON_AddItemToArray(choices, choice(r, j->text ? j->text : "", j->len, finish_name(j->finish), false, true));
+    add_item(choices, choice(r, j->text ? j->text : "", j->len, finish_name(j->finish), false, true));
     add_usage(root, j);
     return send_json(c, 200, root, NULL);
 }
@@ -468,7 +476,7 @@ static int log_message(const struct mg_connection *c, const char *message)
 bool lvk_server_start(lvk_server **out, const lvk_server_params *p, lvk_err *err)
 {
     *out = NULL;
-    lvk_server *s = calloc(1, sizeof *s);
+    lvk_server *s = lvk_calloc(1, sizeof *s);
     if (!s)
         return lvk_fail(err, "out of host memory");
     s->p = *p;

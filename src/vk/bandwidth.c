@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
 #include "base/platform.h"
 #include "lvk_shaders.h"
 
@@ -73,9 +74,9 @@ static bool bw_create(lvk_device *d, bw_kernels *k, const lvk_buffer *b, lvk_err
         return lvk_fail(err, "bandwidth: the device's maxStorageBufferRange (%llu bytes) is under %u bytes",
                         (unsigned long long)d->info->max_storage_buffer_range, LVK_SUM_CHUNK);
     k->n_ranges = (int)((b->size + k->range_bytes - 1) / k->range_bytes);
-    k->fill_sets = calloc((size_t)k->n_ranges, sizeof *k->fill_sets);
-    k->sum_sets = calloc((size_t)k->n_ranges, sizeof *k->sum_sets);
-    k->views = calloc((size_t)k->n_ranges, sizeof *k->views);
+    k->fill_sets = lvk_calloc((size_t)k->n_ranges, sizeof *k->fill_sets);
+    k->sum_sets = lvk_calloc((size_t)k->n_ranges, sizeof *k->sum_sets);
+    k->views = lvk_calloc((size_t)k->n_ranges, sizeof *k->views);
     lvk_pipeline_desc fill = {
         .name = "bandwidth_fill",
         .spirv = lvk_spv_bandwidth_fill,

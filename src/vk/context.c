@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
 #include "base/log.h"
 #include "base/platform.h"
 
@@ -95,9 +96,9 @@ bool lvk_instance_create(lvk_instance *inst, lvk_err *err)
 
     uint32_t n_ext = 0;
     vkEnumerateInstanceExtensionProperties(NULL, &n_ext, NULL);
-    VkExtensionProperties *exts = calloc(n_ext ? n_ext : 1, sizeof *exts);
+    VkExtensionProperties *exts = lvk_calloc(n_ext ? n_ext : 1, sizeof *exts);
     if (!exts)
-        return lvk_fail(err, "out of memory");
+        return lvk_fail(err, "out of host memory");
     vkEnumerateInstanceExtensionProperties(NULL, &n_ext, exts);
     const char *enabled[4];
     uint32_t n_enabled = 0;
@@ -151,17 +152,17 @@ bool lvk_instance_create(lvk_instance *inst, lvk_err *err)
         return lvk_fail(err, "no Vulkan device was found: install your GPU's driver (or on Debian/Ubuntu "
                              "`apt install mesa-vulkan-drivers` for the CPU driver lavapipe)");
     }
-    inst->physical = calloc(n, sizeof *inst->physical);
-    inst->devices = calloc(n, sizeof *inst->devices);
+    inst->physical = lvk_calloc(n, sizeof *inst->physical);
+    inst->devices = lvk_calloc(n, sizeof *inst->devices);
     if (!inst->physical || !inst->devices) {
         lvk_instance_destroy(inst);
-        return lvk_fail(err, "out of memory");
+        return lvk_fail(err, "out of host memory");
     }
     vkEnumeratePhysicalDevices(inst->instance, &n, inst->physical);
     for (uint32_t i = 0; i < n; i++) {
         if (!read_device_info(inst->physical[i], (int)i, &inst->devices[i])) {
             lvk_instance_destroy(inst);
-            return lvk_fail(err, "out of memory while reading device %u", i);
+            return lvk_fail(err, "out of host memory while reading device %u", i);
         }
     }
     inst->n_devices = (int)n;
@@ -212,7 +213,7 @@ static bool read_device_info(VkPhysicalDevice phys, int index, lvk_device_info *
 
     uint32_t n_ext = 0;
     vkEnumerateDeviceExtensionProperties(phys, NULL, &n_ext, NULL);
-    VkExtensionProperties *exts = calloc(n_ext ? n_ext : 1, sizeof *exts);
+    VkExtensionProperties *exts = lvk_calloc(n_ext ? n_ext : 1, sizeof *exts);
     if (!exts)
         return false;
     vkEnumerateDeviceExtensionProperties(phys, NULL, &n_ext, exts);

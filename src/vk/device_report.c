@@ -4,6 +4,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "base/alloc.h"
+
 static double gib(uint64_t bytes) { return (double)bytes / (1024.0 * 1024.0 * 1024.0); }
 
 static const char *yes_no(bool b) { return b ? "yes" : "no"; }
@@ -37,15 +39,23 @@ void lvk_print_devices(FILE *out, const lvk_instance *inst)
     }
 }
 
+/* cJSON_AddItemToArray, freeing the item when it cannot be added (the array is NULL: out of host memory) */
+static void add_item(cJSON *array, cJSON *item)
+{
+    if (!cJSON_AddItemToArray(array, item))
+        cJSON_Delete(item);
+}
+
 bool lvk_print_devices_json(FILE *out, const lvk_instance *inst)
 {
+    unsigned long failures = lvk_alloc_failures(); /* a tree built short prints as valid JSON */
     cJSON *arr = cJSON_CreateArray();
     if (!arr)
         return false;
     for (int i = 0; i < inst->n_devices; i++) {
         const lvk_device_info *d = &inst->devices[i];
         cJSON *o = cJSON_CreateObject();
-        cJSON_AddItemToArray(arr, o);
+        add_item(arr, o);
         char buf[64];
         cJSON_AddNumberToObject(o, "index", d->index);
         cJSON_AddStringToObject(o, "name", d->name);
@@ -65,7 +75,7 @@ bool lvk_print_devices_json(FILE *out, const lvk_instance *inst)
             cJSON *ho = cJSON_CreateObject();
             cJSON_AddNumberToObject(ho, "size", (double)d->heaps[h].size);
             cJSON_AddBoolToObject(ho, "device_local", d->heaps[h].device_local);
-            cJSON_AddItemToArray(heaps, ho);
+            add_item(heaps, ho);
         }
         cJSON_AddNumberToObject(o, "device_local_bytes", (double)d->device_local_bytes);
         cJSON_AddNumberToObject(o, "host_visible_bytes", (double)d->host_visible_bytes);
@@ -92,8 +102,10 @@ bool lvk_print_devices_json(FILE *out, const lvk_instance *inst)
     }
     char *text = cJSON_Print(arr);
     cJSON_Delete(arr);
-    if (!text)
+    if (!text || lvk_alloc_failures() != failures) {
+        cJSON_free(text);
         return false;
+    }
     fprintf(out, "%s\n", text);
     cJSON_free(text);
     return true;

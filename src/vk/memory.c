@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
 #include "base/fault.h"
 
 #define LVK_BUFFER_USAGE                                                                                      \
@@ -138,11 +139,11 @@ bool lvk_arena_alloc(lvk_device *d, lvk_arena *a, VkDeviceSize size, lvk_view *o
     if (blk < 0 || align_up(a->used[blk], align) + size > a->blocks[blk].size) {
         if (a->n_blocks == a->cap_blocks) {
             int cap = a->cap_blocks ? 2 * a->cap_blocks : 8;
-            lvk_buffer *nb = realloc(a->blocks, (size_t)cap * sizeof *nb);
+            lvk_buffer *nb = lvk_realloc(a->blocks, (size_t)cap * sizeof *nb);
             if (!nb)
                 return lvk_fail(err, "out of host memory");
             a->blocks = nb;
-            VkDeviceSize *nu = realloc(a->used, (size_t)cap * sizeof *nu);
+            VkDeviceSize *nu = lvk_realloc(a->used, (size_t)cap * sizeof *nu);
             if (!nu)
                 return lvk_fail(err, "out of host memory");
             a->used = nu;
