@@ -156,20 +156,26 @@ static void load_and_generate_failures_exit_with_an_error(void **state)
     assert_true(lvk_setenv("LLAMA_VK_FAIL", "device-alloc:1"));
     expect_error("-C " TMP "/cli_l2.json -p hi -n 4", "out of staging memory"); /* the upload ring's */
     assert_int_equal(run_program("llama-vk", "-C " TMP "/cli_l2.json -p hi -n 4"), 5);
-    /* Every device allocation in turn: each failure is an error exit, until k passes the last one. */
-    int k = 1;
-    for (; k < 200; k++) {
-        char spec[32];
-        snprintf(spec, sizeof spec, "device-alloc:%d", k);
-        assert_true(lvk_setenv("LLAMA_VK_FAIL", spec));
-        int rc = run_program("llama-vk", "-C " TMP "/cli_l2.json -p hi -n 2 --temp 0");
-        if (rc == 0)
-            break;
-        if (rc != 5 || !strstr(run_err, "memory"))
-            fail_msg("allocation %d failing: exit %d, stderr: %s", k, rc, run_err);
+    /* Every device allocation in turn: each failure is an error exit, until k passes the last one; also for a
+     * load that quantizes (the quantizer's own buffers and the two arrays of every q8/q4 weight). */
+    const char *runs[] = {"", " --weights q4"};
+    for (int r = 0; r < 2; r++) {
+        char args[256];
+        snprintf(args, sizeof args, "-C " TMP "/cli_l2.json -p hi -n 2 --temp 0%s", runs[r]);
+        int k = 1;
+        for (; k < 300; k++) {
+            char spec[32];
+            snprintf(spec, sizeof spec, "device-alloc:%d", k);
+            assert_true(lvk_setenv("LLAMA_VK_FAIL", spec));
+            int rc = run_program("llama-vk", args);
+            if (rc == 0)
+                break;
+            if (rc != 5 || !strstr(run_err, "memory"))
+                fail_msg("%s: allocation %d failing: exit %d, stderr: %s", args, k, rc, run_err);
+        }
+        printf("a load and generation (%s) make %d device allocations\n", runs[r][0] ? runs[r] + 1 : "as stored", k - 1);
+        assert_true(k > 10 && k < 300);
     }
-    printf("a load and generation make %d device allocations\n", k - 1);
-    assert_true(k > 10 && k < 200);
     assert_true(lvk_setenv("LLAMA_VK_FAIL", "step:3")); /* the prefill and one decode step run, the next fails */
     expect_error("-C " TMP "/cli_l2.json -p hi -n 6 --temp 0", "injected");
     assert_int_equal(run_program("llama-vk", "-C " TMP "/cli_l2.json -p hi -n 6 --temp 0"), 5);
@@ -259,6 +265,7 @@ static void every_host_allocation_failing_exits_with_an_error(void **state)
     (void)state;
     fail_every_host_allocation("-C " TMP "/cli_l2.json -p hi -n 2 --temp 0 --json -q");
 #ifndef ASAN_BUILD
+    fail_every_host_allocation("-C " TMP "/cli_l2.json -p hi -n 2 --temp 0 --json -q --weights q4");
     assert_true(lvk_setenv("VK_INSTANCE_LAYERS", NULL));
     const char *chat = "{\"messages\": [{\"role\": \"system\", \"content\": \"Be brief.\"}, "
                        "{\"role\": \"user\", \"content\": \"Hello there\"}]}";
