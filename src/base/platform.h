@@ -48,6 +48,12 @@ bool lvk_env_flag(const char *name);
 /* Sets (value NULL: removes) an environment variable of this process; programs it starts inherit it. */
 bool lvk_setenv(const char *name, const char *value);
 
+/* Sanitizer builds only (a no-op otherwise): loads the Vulkan drivers and layers that leak a little at exit
+ * and pins them, so the loader's unloading at vkDestroyInstance cannot take them away before LeakSanitizer
+ * reports. Unloaded, their frames print as "<unknown module>", which no suppression can match; pinned, they
+ * carry their names, and .ci/lsan.supp keeps them out of the report. Call before the loader starts. */
+void lvk_pin_leaky_vulkan_modules(void);
+
 /* Runs main_fn with the command line as UTF-8. On Windows the argv the C runtime gives is in
  * the ANSI code page, so the wide command line is converted and the console is switched to
  * UTF-8 output; elsewhere argv is passed through. */

@@ -6,6 +6,7 @@
 
 #ifndef _WIN32
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <fcntl.h>
@@ -132,3 +133,26 @@ bool lvk_setenv(const char *name, const char *value)
 #else
 typedef int lvk_platform_posix_unused; /* this file is empty on Windows */
 #endif
+
+#if defined(__SANITIZE_ADDRESS__)
+#define LVK_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define LVK_ASAN 1
+#endif
+#endif
+
+void lvk_pin_leaky_vulkan_modules(void)
+{
+#ifdef LVK_ASAN
+    /* lavapipe (with LLVM) leaks 128 bytes from realloc in Mesa 22.3.6-1+deb12u2; the validation layer too.
+     * A module that is not installed is simply not pinned. */
+    static const char *const modules[] = {"libvulkan_lvp.so", "libVkLayer_khronos_validation.so"};
+    static bool done;
+    if (done)
+        return;
+    done = true;
+    for (size_t i = 0; i < sizeof modules / sizeof modules[0]; i++)
+        (void)dlopen(modules[i], RTLD_NOW | RTLD_NODELETE);
+#endif
+}

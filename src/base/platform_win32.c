@@ -218,3 +218,5 @@ bool lvk_setenv(const char *name, const char *value)
 #else
 typedef int lvk_platform_win32_unused; /* this file is empty outside Windows */
 #endif
+
+void lvk_pin_leaky_vulkan_modules(void) {} /* no LeakSanitizer on Windows builds */

@@ -86,6 +86,7 @@ static bool read_device_info(VkPhysicalDevice phys, int index, lvk_device_info *
 bool lvk_instance_create(lvk_instance *inst, lvk_err *err)
 {
     memset(inst, 0, sizeof *inst);
+    lvk_pin_leaky_vulkan_modules();
     if (volkInitialize() != VK_SUCCESS)
         return lvk_fail(err, "the Vulkan loader was not found (%s): %s", LOADER_NAME, LOADER_HINT);
     uint32_t loader_version = volkGetInstanceVersion();
