@@ -130,10 +130,6 @@ bool lvk_setenv(const char *name, const char *value)
     return (value ? setenv(name, value, 1) : unsetenv(name)) == 0;
 }
 
-#else
-typedef int lvk_platform_posix_unused; /* this file is empty on Windows */
-#endif
-
 #if defined(__SANITIZE_ADDRESS__)
 #define LVK_ASAN 1
 #elif defined(__has_feature)
@@ -156,3 +152,8 @@ void lvk_pin_leaky_vulkan_modules(void)
         (void)dlopen(modules[i], RTLD_NOW | RTLD_NODELETE);
 #endif
 }
+
+#else
+typedef int lvk_platform_posix_unused; /* this file is empty on Windows */
+
+#endif
