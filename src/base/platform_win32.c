@@ -190,16 +190,22 @@ int lvk_run_main(int argc, char **argv, int (*main_fn)(int argc, char **argv))
         fputs("error: cannot read the command line\n", stderr);
         return 2;
     }
+    /* Out of host memory here exits 5, as everywhere else (2 is for a bad command line). */
     char **uargv = lvk_calloc((size_t)wargc + 1, sizeof *uargv);
-    int rc = 2;
+    int rc = 5;
     if (uargv) {
         int ok = 1;
+        unsigned long failures = lvk_alloc_failures();
         for (int i = 0; i < wargc && ok; i++)
             ok = (uargv[i] = wide_to_utf8(wargv[i])) != NULL;
-        if (ok)
+        if (ok) {
             rc = main_fn(wargc, uargv);
-        else
+        } else if (lvk_alloc_failures() != failures) {
+            fputs("error: out of host memory\n", stderr);
+        } else {
             fputs("error: cannot convert the command line to UTF-8\n", stderr);
+            rc = 2;
+        }
         for (int i = 0; i < wargc; i++)
             free(uargv[i]);
         free(uargv);
